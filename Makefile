@@ -1,0 +1,91 @@
+# The course, one command per step. `make help` lists the targets.
+#
+# Every target is idempotent: run it again and you get the same result.
+# Ports and paths can be changed per command, e.g. `make stage-1 COURSE_SERVER_PORT=4300`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+
+# Point every Prefect command run by make at the course's own server and home (the learner's own
+# Prefect profile is never touched). `eval "$$(make -s env)"` does the same for your shell.
+export COURSE_HOST        ?= 127.0.0.1
+export COURSE_SERVER_PORT ?= 4200
+export COURSE_FACTS_PORT  ?= 8765
+export PREFECT_HOME       := $(CURDIR)/.course/prefect
+export PREFECT_API_URL    := http://$(COURSE_HOST):$(COURSE_SERVER_PORT)/api
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK       := 1
+export PYTHONUNBUFFERED   := 1
+
+COURSE := $(PY) -m coursekit
+
+.PHONY: help setup lock env server ui stop status stage-1 check-1 tour test lint clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# --- environment ------------------------------------------------------------------------------
+
+setup: $(STAMP) ## Create .venv and install the locked dependencies (again only when the lock changes)
+
+$(STAMP): requirements/course.lock requirements/bootstrap.lock
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "✗ Could not create $(VENV): install Python >= 3.10 with the venv module."; exit 1; }
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.lock
+	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements/course.lock
+	@# The shared package is importable from every lesson script and worker through a .pth file,
+	@# so no build step is needed and `python 01_intro/cat_facts.py` works as it is.
+	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course.pth").write_text("$(CURDIR)\n")'
+	@touch $(STAMP)
+	@echo "✓ Environment ready in $(VENV)"
+
+lock: ## Re-resolve dependencies into the hashed pin files (no download URLs recorded)
+	uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --generate-hashes --no-header -o requirements/course.lock
+	uv pip compile requirements/bootstrap.in --universal --python-version 3.10 --generate-hashes --no-header -o requirements/bootstrap.lock
+
+env: ## Print the exports that point your shell at the course server: eval "$$(make -s env)"
+	@echo 'export PREFECT_HOME="$(PREFECT_HOME)"'
+	@echo 'export PREFECT_API_URL="$(PREFECT_API_URL)"'
+	@echo 'export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1'
+	@echo 'export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"'
+
+# --- services ---------------------------------------------------------------------------------
+
+server: $(STAMP) ## Start the local Prefect server in the background (if it is not up yet)
+	@$(COURSE) server
+
+ui: $(STAMP) ## Print the UI address (and open it where a browser exists)
+	@$(COURSE) ui
+
+status: $(STAMP) ## Show which course processes are running
+	@$(COURSE) status
+
+stop: ## Stop the server and every helper process the course started, and nothing else
+	@if [ -x $(PY) ]; then $(COURSE) stop; else echo "Nothing to stop (no $(VENV) yet)."; fi
+
+# --- lessons ----------------------------------------------------------------------------------
+
+stage-1: $(STAMP) ## 01_intro: tasks, flows, subflows, retries against a flaky API
+	@$(COURSE) stage 1
+
+check-1: $(STAMP) ## Check your 01_intro exercises
+	@$(COURSE) check 1
+
+tour: $(STAMP) ## Run the whole course end to end on the embedded local services
+	@$(COURSE) tour
+
+# --- quality ----------------------------------------------------------------------------------
+
+test: $(STAMP) ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+
+clean: stop ## Stop everything and delete what the course generated (.course, data, models)
+	rm -rf .course data models

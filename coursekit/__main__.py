@@ -1,0 +1,72 @@
+"""The course's command line, called by the Makefile: `python -m coursekit COMMAND`."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import webbrowser
+
+from coursekit import config, console, server, services
+
+
+def cmd_server(_: argparse.Namespace) -> None:
+    server.ensure_running()
+
+
+def cmd_ui(_: argparse.Namespace) -> None:
+    cfg = config.current()
+    if not server.healthy(cfg.api_url):
+        console.warn(f"The Prefect server is not running; start it with `make server`, then open {cfg.ui_url}")
+        return
+    console.say(f"Prefect UI: {cfg.ui_url}")
+    if shutil.which("xdg-open") or sys.platform == "darwin":
+        webbrowser.open(cfg.ui_url)
+
+
+def cmd_status(_: argparse.Namespace) -> None:
+    run_dir = config.current().run_dir
+    names = sorted(p.stem for p in run_dir.glob("*.json")) if run_dir.is_dir() else []
+    alive = [r for r in map(services.status, names) if r is not None]
+    if not alive:
+        console.say("No course process is running.")
+    for r in alive:
+        port = f" on port {r.port}" if r.port else ""
+        console.say(f"{r.name:<20} pid {r.pid}{port}  log: {r.log}")
+
+
+def cmd_stop(_: argparse.Namespace) -> None:
+    stopped = services.stop_all()
+    console.ok(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running.")
+
+
+def cmd_stage(args: argparse.Namespace) -> None:
+    from coursekit import stages  # imports Prefect (seconds); the service commands stay fast without it
+
+    try:
+        stages.run_stage(args.number)
+    except stages.StageFailed as exc:
+        raise SystemExit(f"✗ {exc}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coursekit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("server", help="start the local Prefect server").set_defaults(func=cmd_server)
+    sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
+    sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)
+    sub.add_parser("stop", help="stop every process the course started").set_defaults(func=cmd_stop)
+    stage = sub.add_parser("stage", help="run one lesson")
+    stage.add_argument("number", type=int)
+    stage.set_defaults(func=cmd_stage)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except services.ServiceError as exc:
+        console.fail(str(exc))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Where the course keeps its state and which ports it uses, read from the environment at call time.
+
+Every default can be changed by an environment variable, so tests (and learners with a busy port)
+can run the course side by side with another copy of it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CourseConfig:
+    host: str
+    server_port: int
+    facts_port: int
+    state_dir: Path
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.state_dir / "prefect"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files of the background processes the course started (and may stop)."""
+        return self.state_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.server_port}/api"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.server_port}"
+
+    @property
+    def facts_url(self) -> str:
+        return f"http://{self.host}:{self.facts_port}"
+
+    def prefect_env(self) -> dict[str, str]:
+        """The variables that point every Prefect command and flow at the course's server."""
+        return {
+            "PREFECT_HOME": str(self.prefect_home),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_API_HOST": self.host,
+            "PREFECT_SERVER_API_PORT": str(self.server_port),
+            # The course runs offline: no usage telemetry, no update checks.
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+        }
+
+
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default))
+    try:
+        port = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a port number. Set it to a number such as {default}.") from None
+    if not 0 < port < 65536:
+        raise SystemExit(f"{name}={port} is out of range. Use a port between 1024 and 65535.")
+    return port
+
+
+def current() -> CourseConfig:
+    return CourseConfig(
+        host=os.environ.get("COURSE_HOST", "127.0.0.1"),
+        server_port=_port("COURSE_SERVER_PORT", 4200),
+        facts_port=_port("COURSE_FACTS_PORT", 8765),
+        state_dir=Path(os.environ.get("COURSE_STATE_DIR", REPO_ROOT / ".course")).resolve(),
+    )

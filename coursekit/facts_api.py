@@ -1,0 +1,177 @@
+"""A small local facts API that fails a seeded fraction of requests: the flaky endpoint of lesson 1.
+
+    GET /cat/fact   -> {"fact": "...", "length": 42}      (the shape of the public cat-facts API)
+    GET /dog/fact   -> {"fact": "...", "length": 37}
+    GET /health     -> {"ok": true}
+
+Each path has its own random sequence seeded by `--seed`, so a fresh endpoint fails the same requests
+every time: the retry lesson behaves the same on every machine, offline. A failed request answers
+503 Service Unavailable, like an overloaded public API.
+
+    python -m coursekit.facts_api --port 8765 --failure-rate 0.5 --seed 181
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+from coursekit import config, services
+
+FACTS = {
+    "cat": [
+        "A group of cats is called a clowder.",
+        "Cats sleep for around 13 to 16 hours a day.",
+        "A cat has five toes on each front paw, but only four on each back paw.",
+        "Cats can rotate their ears 180 degrees.",
+        "A cat's nose print is unique, much like a human fingerprint.",
+        "Cats walk like camels and giraffes: both right feet, then both left feet.",
+    ],
+    "dog": [
+        "A dog's sense of smell is tens of thousands of times stronger than a human's.",
+        "Dogs have three eyelids.",
+        "The Basenji is known as the barkless dog.",
+        "Dalmatian puppies are born completely white.",
+        "A dog's nose print is unique, much like a human fingerprint.",
+        "Greyhounds can reach speeds of about 70 km/h.",
+    ],
+}
+
+DEFAULT_FAILURE_RATE = 0.5
+DEFAULT_SEED = 181  # cat: fail, fail, ok | fail, ok;  dog: fail, fail, ok  (see the unit test)
+
+
+class FlakyFacts:
+    """Decides, request by request, whether a path fails; one seeded random sequence per path."""
+
+    def __init__(self, failure_rate: float = DEFAULT_FAILURE_RATE, seed: int = DEFAULT_SEED) -> None:
+        if not 0 <= failure_rate < 1:
+            raise ValueError(f"failure rate must be in [0, 1), got {failure_rate}")
+        self.failure_rate = failure_rate
+        self.seed = seed
+        self._rngs: dict[str, random.Random] = {}
+        self._lock = threading.Lock()
+
+    def answer(self, kind: str) -> tuple[int, dict]:
+        with self._lock:
+            rng = self._rngs.setdefault(kind, random.Random(f"{self.seed}:{kind}"))
+            fails = rng.random() < self.failure_rate
+            fact = rng.choice(FACTS[kind])
+        if fails:
+            return 503, {"error": f"simulated outage of the {kind} facts API, try again"}
+        return 200, {"fact": fact, "length": len(fact)}
+
+
+def make_server(host: str, port: int, facts: FlakyFacts) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+            kind = self.path.strip("/").split("/")[0]
+            if self.path == "/health":
+                status, body = 200, {"ok": True}
+            elif kind in FACTS and self.path.rstrip("/").endswith("/fact"):
+                status, body = facts.answer(kind)
+            else:
+                status, body = 404, {"error": f"no such path {self.path}; try /cat/fact or /dog/fact"}
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            print(f"{time.strftime('%H:%M:%S')} {self.address_string()} {format % args}", flush=True)
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+SERVICE = "facts-api"
+
+
+def _healthy(base_url: str) -> bool:
+    try:
+        return requests.get(f"{base_url}/health", timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def ensure_running(*, restart: bool = False) -> str:
+    """Start the local facts API in the background (a fresh one with `restart`); return its base URL.
+
+    A fresh endpoint starts its seeded sequences from the beginning, so the stage run that restarts
+    it sees the same failures every time.
+    """
+    cfg = config.current()
+    if restart:
+        services.stop(SERVICE)
+    if services.status(SERVICE) is not None and _healthy(cfg.facts_url):
+        return cfg.facts_url
+    if services.status(SERVICE) is None and services.port_in_use(cfg.host, cfg.facts_port):
+        raise services.ServiceError(
+            f"Port {cfg.facts_port} on {cfg.host} is in use by a program this course did not start, so the "
+            f"local facts API cannot start.\nChoose another port: export COURSE_FACTS_PORT={cfg.facts_port + 1}"
+        )
+    running = services.status(SERVICE) or services.start(
+        SERVICE,
+        [
+            sys.executable, "-m", "coursekit.facts_api", "--host", cfg.host, "--port", str(cfg.facts_port),
+            "--failure-rate", os.environ.get("COURSE_FACTS_FAILURE_RATE", str(DEFAULT_FAILURE_RATE)),
+            "--seed", os.environ.get("COURSE_FACTS_SEED", str(DEFAULT_SEED)),
+        ],
+        port=cfg.facts_port,
+    )
+    services.wait_until(running, lambda: _healthy(cfg.facts_url), what="Starting the local facts API", timeout=20)
+    return cfg.facts_url
+
+
+class FactUnavailable(RuntimeError):
+    """The facts API did not answer with a fact; says which URL, which attempt, and why."""
+
+
+def get_fact(url: str) -> str:
+    """GET one fact. Inside a Prefect task, a failure names the attempt, e.g. "attempt 2 of 4"."""
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    attempt = f" (attempt {context.task_run.run_count} of {context.task.retries + 1})" if context else ""
+    try:
+        response = requests.get(url, timeout=5)
+        response.raise_for_status()
+        return response.json()["fact"]
+    except requests.HTTPError as exc:
+        reason = f"{exc.response.status_code} {exc.response.reason}"
+    except requests.RequestException as exc:
+        reason = f"no answer ({type(exc).__name__})"
+    except (ValueError, KeyError):
+        reason = 'the answer is not JSON with a "fact" field'
+    raise FactUnavailable(f"GET {url} failed{attempt}: {reason}")
+
+
+def fact_url(kind: str) -> str:
+    """Where lesson 1 fetches `kind` facts: `CAT_FACTS_URL` / `DOG_FACTS_URL` if set, else the local API."""
+    override = os.environ.get(f"{kind.upper()}_FACTS_URL")
+    return override or f"{ensure_running()}/{kind}/fact"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The course's flaky local facts API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--failure-rate", type=float, default=DEFAULT_FAILURE_RATE)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    args = parser.parse_args()
+    server = make_server(args.host, args.port, FlakyFacts(args.failure_rate, args.seed))
+    print(f"facts API on http://{args.host}:{args.port} (failure rate {args.failure_rate}, seed {args.seed})")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""What a lesson script calls under `if __name__ == "__main__":`: run the flow, print where to see
+it in the UI, and turn a failure into one readable line and exit code 1 instead of a traceback
+(Prefect has already logged the details, and the UI shows them)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from prefect import Flow
+
+from coursekit import config, console
+
+
+def run(flow: Flow, **parameters: Any) -> Any:
+    state = flow(**parameters, return_state=True)
+    flow_run_id = state.state_details.flow_run_id
+    console.say(f"See this run in the UI: {config.current().ui_url}/runs/flow-run/{flow_run_id}")
+    if state.is_completed():
+        return state.result()
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 (any failure of the flow is reported the same way)
+        console.fail(f"Flow {flow.name!r} ended {state.name}: {exc}")
+    else:
+        console.fail(f"Flow {flow.name!r} ended {state.name}: {state.message}")
+    sys.exit(1)

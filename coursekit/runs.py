@@ -1,0 +1,67 @@
+"""Reading back what happened from the Prefect API: flow runs, their task runs and attempts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterParentFlowRunId,
+    TaskRunFilter,
+    TaskRunFilterFlowRunId,
+    TaskRunFilterSubFlowRuns,
+)
+from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.sorting import FlowRunSort
+
+
+@dataclass
+class TaskAttempts:
+    flow_run: str
+    task_run: str
+    state: str
+    attempts: int
+
+    @property
+    def retried(self) -> int:
+        return max(self.attempts - 1, 0)
+
+
+def latest_flow_run(flow_name: str) -> FlowRun | None:
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )
+    return runs[0] if runs else None
+
+
+def task_attempts(flow_run_id: UUID) -> list[TaskAttempts]:
+    """Every task run of a flow run and of its subflows, with how many attempts each took."""
+    with get_client(sync_client=True) as client:
+        return _task_attempts(client, flow_run_id)
+
+
+def _task_attempts(client, flow_run_id: UUID) -> list[TaskAttempts]:
+    flow_run = client.read_flow_run(flow_run_id)
+    task_runs = client.read_task_runs(
+        task_run_filter=TaskRunFilter(
+            flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]),
+            subflow_runs=TaskRunFilterSubFlowRuns(exists_=False),  # not the placeholders of subflows
+        )
+    )
+    rows = [
+        TaskAttempts(flow_run.name, tr.name, tr.state.name if tr.state else "?", tr.run_count)
+        for tr in sorted(task_runs, key=lambda tr: tr.expected_start_time or tr.created)
+    ]
+    children = client.read_flow_runs(
+        flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+    )
+    for child in sorted(children, key=lambda fr: fr.start_time or fr.created):
+        rows += _task_attempts(client, child.id)
+    return rows

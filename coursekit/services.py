@@ -1,0 +1,181 @@
+"""Background processes the course starts, and stops again: the Prefect server, workers, helper endpoints.
+
+Each one is started in its own process group and recorded in a pid file under `.course/run/`, with the
+process's start time. `stop` only signals a process whose pid *and* start time still match, so a pid
+that the system has reused for somebody else's program is never touched: `make stop` ends what the course
+started and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from coursekit import config, console
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started; the message says why and what to do."""
+
+
+@dataclass
+class Running:
+    name: str
+    pid: int
+    port: int | None
+    log: Path
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _pidfile(name: str) -> Path:
+    return config.current().run_dir / f"{name}.json"
+
+
+def _alive(record: dict) -> psutil.Process | None:
+    try:
+        proc = psutil.Process(record["pid"])
+        if abs(proc.create_time() - record["create_time"]) > 0.01 or proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc
+    except (psutil.NoSuchProcess, psutil.AccessDenied, KeyError):
+        return None
+
+
+def status(name: str) -> Running | None:
+    """The running service called `name`, or None (a stale pid file is removed)."""
+    path = _pidfile(name)
+    try:
+        record = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if _alive(record) is None:
+        path.unlink(missing_ok=True)
+        return None
+    return Running(name, record["pid"], record.get("port"), Path(record["log"]))
+
+
+def start(
+    name: str,
+    command: list[str],
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Running:
+    """Start `command` in the background, logging to `.course/logs/<name>.log`."""
+    cfg = config.current()
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    cfg.log_dir.mkdir(parents=True, exist_ok=True)
+    log = cfg.log_dir / f"{name}.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,  # its own process group: stop() ends its children too
+        )
+    record = {
+        "pid": proc.pid,
+        "create_time": psutil.Process(proc.pid).create_time(),
+        "port": port,
+        "log": str(log),
+        "command": command,
+    }
+    tmp = _pidfile(name).with_suffix(".tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(_pidfile(name))
+    return Running(name, proc.pid, port, log)
+
+
+def wait_until(
+    running: Running,
+    ready: Callable[[], bool],
+    *,
+    what: str,
+    timeout: float = 90,
+) -> float:
+    """Poll `ready` with a dot a second; fail with the end of the service's log if it dies or times out."""
+    with console.waiting(what) as progress:
+        while progress.elapsed < timeout:
+            if ready():
+                progress.done()
+                return progress.elapsed
+            if status(running.name) is None:
+                raise ServiceError(f"{running.name} exited while starting.\n{log_tail(running.log)}")
+            time.sleep(0.25)
+            progress.tick()
+    stop(running.name)
+    raise ServiceError(f"{running.name} did not become ready in {timeout:.0f} s.\n{log_tail(running.log)}")
+
+
+def log_tail(log: Path, lines: int = 15) -> str:
+    try:
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+    except FileNotFoundError:
+        return "(no log was written)"
+    return f"Last lines of {log}:\n" + "\n".join(f"    {line}" for line in tail)
+
+
+def stop(name: str, *, timeout: float = 10) -> bool:
+    """Stop the service's whole process group. Returns False if it was not running."""
+    path = _pidfile(name)
+    try:
+        record = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        path.unlink(missing_ok=True)
+        return False
+    proc = _alive(record)
+    if proc is not None:
+        group = _group_members(proc)
+        _signal_group(proc.pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(group, timeout=timeout)
+        if alive:
+            _signal_group(proc.pid, signal.SIGKILL)
+            psutil.wait_procs(alive, timeout=5)
+    path.unlink(missing_ok=True)
+    return proc is not None
+
+
+def _group_members(leader: psutil.Process) -> list[psutil.Process]:
+    members = [leader]
+    with contextlib.suppress(psutil.NoSuchProcess):
+        members += leader.children(recursive=True)
+    return members
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def stop_all() -> list[str]:
+    """Stop every service the course started (by its pid files), newest first."""
+    run_dir = config.current().run_dir
+    if not run_dir.is_dir():
+        return []
+    files = sorted(run_dir.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [f.stem for f in files if stop(f.stem)]

@@ -1,0 +1,79 @@
+"""What `make stage-N` runs: the lesson scripts, exactly as a learner would type them, then a summary.
+
+Each stage prints every command before it runs it, so the learner can repeat any step by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from coursekit import config, console, facts_api, runs, server
+
+
+class StageFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class StageResult:
+    stage: int
+    ran: str
+    states: dict[str, str] = field(default_factory=dict)
+    key_figure: str = ""
+    seconds: float = 0.0
+
+
+def run_script(path: str, *args: str) -> None:
+    console.step(f"python {' '.join([path, *args])}")
+    done = subprocess.run([sys.executable, path, *args], cwd=config.REPO_ROOT)
+    if done.returncode != 0:
+        raise StageFailed(f"`python {path}` exited with code {done.returncode} (see the output above).")
+
+
+def stage_1() -> StageResult:
+    server.ensure_running()
+    # A fresh facts API starts its seeded failure sequence again: every stage-1 run sees the same outages.
+    facts_api.ensure_running(restart=True)
+    run_script("01_intro/cat_facts.py")
+    run_script("01_intro/cat_dog_facts.py")
+
+    result = StageResult(stage=1, ran="cat_facts.py, cat_dog_facts.py")
+    rows = []
+    for flow_name in ("fetch", "animal-facts"):
+        flow_run = runs.latest_flow_run(flow_name)
+        if flow_run is None:
+            raise StageFailed(f"No run of flow {flow_name!r} reached the server at {config.current().api_url}.")
+        result.states[flow_name] = flow_run.state.name if flow_run.state else "?"
+        rows += runs.task_attempts(flow_run.id)
+    retried = sum(r.retried for r in rows)
+    console.step("Task runs and their attempts (each failed attempt was a 503 from the facts API)")
+    console.say(
+        console.table(
+            ["flow run", "task run", "attempts", "final state"],
+            [[r.flow_run, r.task_run, str(r.attempts), r.state] for r in rows],
+        )
+    )
+    result.key_figure = f"{retried} failed attempts retried, {len(rows)} task runs completed"
+    console.ok(f"{retried} failed attempts were retried and recovered.")
+    console.say(f"Compare the runs in the UI: {config.current().ui_url}/runs")
+    return result
+
+
+STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1}
+
+
+def run_stage(number: int) -> StageResult:
+    if number not in STAGES:
+        raise StageFailed(f"There is no stage {number}; the stages are {', '.join(map(str, STAGES))}.")
+    started = time.monotonic()
+    result = STAGES[number]()
+    result.seconds = round(time.monotonic() - started, 1)
+    summary_dir = config.current().state_dir / "summary"
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    (summary_dir / f"stage-{number}.json").write_text(json.dumps(asdict(result), indent=2))
+    return result
