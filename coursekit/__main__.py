@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import webbrowser
 
@@ -49,6 +51,27 @@ def cmd_stage(args: argparse.Namespace) -> None:
         raise SystemExit(f"✗ {exc}") from None
 
 
+STAGE_DIRS = {1: "01_intro", 2: "02_workflow", 3: "03_deploy_local", 4: "04_deploy_s3", 5: "05_cloud"}
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    """Run a stage's exercise tests against the learner's own files, on the running course server."""
+    test_file = config.REPO_ROOT / "tests" / "exercises" / f"test_stage{args.number}.py"
+    if not test_file.exists():
+        raise SystemExit(f"✗ Stage {args.number} has no exercises (yet); the stages with exercises: "
+                         + ", ".join(p.stem[len("test_stage"):] for p in sorted(test_file.parent.glob("test_stage*.py"))))
+    server.ensure_running(quiet=True)
+    console.step(f"Checking your exercises in {STAGE_DIRS[args.number]}/exercises/")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", str(test_file), "--exercises=learner", "-q", "--no-header", "-p",
+         "no:cacheprovider", "--tb=no", "-rN"],
+        cwd=config.REPO_ROOT,
+        env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"},
+    )
+    if done.returncode != 0:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coursekit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     stage = sub.add_parser("stage", help="run one lesson")
     stage.add_argument("number", type=int)
     stage.set_defaults(func=cmd_stage)
+    check = sub.add_parser("check", help="check your exercises of one stage")
+    check.add_argument("number", type=int)
+    check.set_defaults(func=cmd_check)
     args = parser.parse_args(argv)
     try:
         args.func(args)

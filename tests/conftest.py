@@ -1,0 +1,90 @@
+"""Test setup shared by every test: an isolated course (state dir, ports) and a real Prefect server.
+
+The environment is set here, before any test module imports Prefect, so in-process flows and the
+subprocesses the tests start (lesson scripts, workers) all talk to the same throw-away server.
+`make check-N` sets COURSE_TEST_USE_RUNNING_SERVER=1 to use the learner's running course server
+instead, so their exercise runs show up in their UI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from coursekit import config, server, services
+from tests.support import exercises
+
+OWN_STATE = os.environ.get("COURSE_TEST_USE_RUNNING_SERVER") != "1"
+if OWN_STATE:
+    _state_dir = Path(tempfile.mkdtemp(prefix="course-test-"))
+    os.environ.update(
+        COURSE_STATE_DIR=str(_state_dir),
+        COURSE_SERVER_PORT=str(services.free_port()),
+        COURSE_FACTS_PORT=str(services.free_port()),
+        COURSE_DATA_DIR=str(_state_dir / "data"),
+        COURSE_MODELS_DIR=str(_state_dir / "models"),
+    )
+    os.environ.update(config.current().prefect_env())
+for leaked in ("CAT_FACTS_URL", "DOG_FACTS_URL"):  # a learner's override must not steer the tests
+    os.environ.pop(leaked, None)
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> str:
+    """The API URL of a real Prefect server process (started once per test session)."""
+    return server.ensure_running(quiet=True)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _drain_prefect_clients()
+    if OWN_STATE:
+        services.stop_all()
+        shutil.rmtree(_state_dir, ignore_errors=True)
+
+
+def _drain_prefect_clients() -> None:
+    """Send buffered logs and events before the server goes, or Prefect retries them for a minute at exit."""
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=5)
+    EventsWorker.drain_all(timeout=5)
+
+
+# --- exercises: solutions must pass, untouched starters must fail, `make check-N` checks yours ---
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--exercises",
+        choices=["both", "learner"],
+        default="both",
+        help="both: reference solutions must pass and untouched starters must fail (make test); "
+        "learner: check the files in exercises/ as you edited them (make check-N)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "exercise" in metafunc.fixturenames:
+        metafunc.parametrize("exercise", exercises.targets(metafunc.config), indirect=True)
+
+
+@pytest.fixture
+def exercise(request: pytest.FixtureRequest):
+    """The exercise module under test, loaded from the learner's file, the solution or the starter."""
+    marker = request.node.get_closest_marker("exercise")
+    if marker is None:
+        raise pytest.UsageError(f"{request.node.nodeid} needs @pytest.mark.exercise(stage, name)")
+    request.node.user_properties.append(("exercise", tuple(marker.args)))
+    return exercises.load(*marker.args, target=request.param)
+
+
+pytest_runtest_logreport = exercises.record_report
+pytest_terminal_summary = exercises.print_summary

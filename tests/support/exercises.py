@@ -1,0 +1,101 @@
+"""Loading exercise files and reporting per exercise, as rustlings does.
+
+Each exercise test is marked `@pytest.mark.exercise("01_intro", "ex1_task_name")` and takes the
+`exercise` fixture. Under `make test` it runs twice: against the reference solution (must pass) and
+against the starter as committed (must fail: strict xfail), which proves that the test can fail.
+Under `make check-N` it runs once, against the learner's own file, and the summary names each
+exercise with its hint.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import yaml
+
+from coursekit.config import REPO_ROOT
+
+_results: dict[tuple[str, str], list[str]] = defaultdict(list)
+_reasons: dict[tuple[str, str], str] = {}
+
+
+def targets(config: pytest.Config) -> list:
+    if config.getoption("--exercises") == "learner":
+        return [pytest.param("learner", id="yours")]
+    return [
+        pytest.param("solution", id="solution"),
+        pytest.param(
+            "starter",
+            id="starter",
+            marks=pytest.mark.xfail(strict=True, reason="an untouched starter must fail this test"),
+        ),
+    ]
+
+
+def load(stage: str, name: str, *, target: str) -> ModuleType:
+    relative = f"{stage}/exercises/{name}.py"
+    if target == "solution":
+        path = REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py"
+    elif target == "starter":
+        path = _committed_copy(relative)
+    else:
+        path = REPO_ROOT / relative
+    module_name = f"exercise_{stage}_{name}_{target}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _committed_copy(relative: str) -> Path:
+    """The starter as committed, so `make test` still holds after a learner has solved the exercise."""
+    shown = subprocess.run(
+        ["git", "show", f"HEAD:{relative}"], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    if shown.returncode != 0:  # not a git checkout (or not committed yet): the file as it is
+        return REPO_ROOT / relative
+    copy = Path(tempfile.mkdtemp(prefix="starter-")) / Path(relative).name
+    copy.write_text(shown.stdout)
+    return copy
+
+
+def exercise_list(stage: str) -> list[dict]:
+    return yaml.safe_load((REPO_ROOT / stage / "exercises" / "exercises.yaml").read_text())
+
+
+def record_report(report: pytest.TestReport) -> None:
+    exercise = dict(report.user_properties).get("exercise")
+    # A learner's file that does not even import fails in setup: that counts as failing too.
+    if exercise is not None and (report.when == "call" or report.failed):
+        _results[exercise].append(report.outcome)
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if report.failed and crash is not None:
+            _reasons.setdefault(exercise, crash.message.splitlines()[0])
+
+
+def print_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if config.getoption("--exercises") != "learner" or not _results:
+        return
+    write = terminalreporter.write_line
+    for stage in sorted({stage for stage, _ in _results}):
+        write("")
+        write(f"{stage} exercises")
+        for entry in exercise_list(stage):
+            outcomes = _results.get((stage, entry["name"]))
+            if not outcomes:
+                write(f"  ? {entry['name']:<16} not checked (no test ran)")
+            elif all(o == "passed" for o in outcomes):
+                write(f"  ✓ {entry['name']:<16} {entry['goal']}")
+            else:
+                write(f"  ✗ {entry['name']:<16} {entry['goal']}")
+                if (stage, entry["name"]) in _reasons:
+                    write(f"      why:  {_reasons[stage, entry['name']]}")
+                write(f"      hint: {entry['hint']}")
