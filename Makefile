@@ -13,6 +13,7 @@ STAMP       := $(VENV)/.installed
 
 # Point every Prefect command run by make at the course's own server and home (the learner's own
 # Prefect profile is never touched). `eval "$$(make -s env)"` does the same for your shell.
+export COURSE_ROOT        := $(CURDIR)
 export COURSE_HOST        ?= 127.0.0.1
 export COURSE_SERVER_PORT ?= 4200
 export COURSE_FACTS_PORT  ?= 8765
@@ -48,6 +49,7 @@ lock: ## Re-resolve dependencies into the hashed pin files (no download URLs rec
 	uv pip compile requirements/bootstrap.in --universal --python-version 3.10 --generate-hashes --no-header -o requirements/bootstrap.lock
 
 env: ## Print the exports that point your shell at the course server: eval "$$(make -s env)"
+	@echo 'export COURSE_ROOT="$(COURSE_ROOT)"'
 	@echo 'export PREFECT_HOME="$(PREFECT_HOME)"'
 	@echo 'export PREFECT_API_URL="$(PREFECT_API_URL)"'
 	@echo 'export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1'
@@ -80,12 +82,12 @@ tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 
 # --- quality ----------------------------------------------------------------------------------
 
-test: $(STAMP) ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
-	$(VENV)/bin/ruff check .
+test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
 	$(PY) -m pytest
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff: lint rules and formatting
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean: stop ## Stop everything and delete what the course generated (.course, data, models)
 	rm -rf .course data models

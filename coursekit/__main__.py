@@ -51,6 +51,15 @@ def cmd_stage(args: argparse.Namespace) -> None:
         raise SystemExit(f"✗ {exc}") from None
 
 
+def cmd_tour(_: argparse.Namespace) -> None:
+    from coursekit import stages
+
+    try:
+        stages.tour()
+    except stages.StageFailed as exc:
+        raise SystemExit(f"✗ {exc}") from None
+
+
 STAGE_DIRS = {1: "01_intro", 2: "02_workflow", 3: "03_deploy_local", 4: "04_deploy_s3", 5: "05_cloud"}
 
 
@@ -58,13 +67,26 @@ def cmd_check(args: argparse.Namespace) -> None:
     """Run a stage's exercise tests against the learner's own files, on the running course server."""
     test_file = config.REPO_ROOT / "tests" / "exercises" / f"test_stage{args.number}.py"
     if not test_file.exists():
-        raise SystemExit(f"✗ Stage {args.number} has no exercises (yet); the stages with exercises: "
-                         + ", ".join(p.stem[len("test_stage"):] for p in sorted(test_file.parent.glob("test_stage*.py"))))
+        raise SystemExit(
+            f"✗ Stage {args.number} has no exercises (yet); the stages with exercises: "
+            + ", ".join(p.stem[len("test_stage") :] for p in sorted(test_file.parent.glob("test_stage*.py")))
+        )
     server.ensure_running(quiet=True)
     console.step(f"Checking your exercises in {STAGE_DIRS[args.number]}/exercises/")
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(test_file), "--exercises=learner", "-q", "--no-header", "-p",
-         "no:cacheprovider", "--tb=no", "-rN"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test_file),
+            "--exercises=learner",
+            "-q",
+            "--no-header",
+            "-p",
+            "no:cacheprovider",
+            "--tb=no",
+            "-rN",
+        ],
         cwd=config.REPO_ROOT,
         env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"},
     )
@@ -82,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     stage = sub.add_parser("stage", help="run one lesson")
     stage.add_argument("number", type=int)
     stage.set_defaults(func=cmd_stage)
+    sub.add_parser("tour", help="run every stage in order, then a summary").set_defaults(func=cmd_tour)
     check = sub.add_parser("check", help="check your exercises of one stage")
     check.add_argument("number", type=int)
     check.set_defaults(func=cmd_check)

@@ -48,6 +48,7 @@ class CourseConfig:
     def prefect_env(self) -> dict[str, str]:
         """The variables that point every Prefect command and flow at the course's server."""
         return {
+            "COURSE_ROOT": str(REPO_ROOT),  # prefect.yaml files point pull steps at lesson folders with it
             "PREFECT_HOME": str(self.prefect_home),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_API_HOST": self.host,

@@ -122,9 +122,17 @@ def ensure_running(*, restart: bool = False) -> str:
     running = services.status(SERVICE) or services.start(
         SERVICE,
         [
-            sys.executable, "-m", "coursekit.facts_api", "--host", cfg.host, "--port", str(cfg.facts_port),
-            "--failure-rate", os.environ.get("COURSE_FACTS_FAILURE_RATE", str(DEFAULT_FAILURE_RATE)),
-            "--seed", os.environ.get("COURSE_FACTS_SEED", str(DEFAULT_SEED)),
+            sys.executable,
+            "-m",
+            "coursekit.facts_api",
+            "--host",
+            cfg.host,
+            "--port",
+            str(cfg.facts_port),
+            "--failure-rate",
+            os.environ.get("COURSE_FACTS_FAILURE_RATE", str(DEFAULT_FAILURE_RATE)),
+            "--seed",
+            os.environ.get("COURSE_FACTS_SEED", str(DEFAULT_SEED)),
         ],
         port=cfg.facts_port,
     )

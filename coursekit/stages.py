@@ -77,3 +77,23 @@ def run_stage(number: int) -> StageResult:
     summary_dir.mkdir(parents=True, exist_ok=True)
     (summary_dir / f"stage-{number}.json").write_text(json.dumps(asdict(result), indent=2))
     return result
+
+
+def tour() -> list[StageResult]:
+    """Every stage in order, then one table: what ran, how it ended, its key figure, how long it took."""
+    results = []
+    for number in STAGES:
+        console.step(f"Stage {number}")
+        results.append(run_stage(number))
+    console.step("Tour summary")
+    console.say(
+        console.table(
+            ["stage", "what ran", "final states", "key figure", "time"],
+            [
+                [str(r.stage), r.ran, ", ".join(sorted(set(r.states.values()))), r.key_figure, f"{r.seconds:.0f} s"]
+                for r in results
+            ],
+        )
+    )
+    console.say(f"\nEvery run is in the UI: {config.current().ui_url}/runs  (make stop ends the course's processes)")
+    return results

@@ -1,0 +1,52 @@
+"""Stage 1 end to end: the lesson scripts against a real Prefect server and the local facts API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from prefect import get_client
+
+from coursekit import config, facts_api, runs
+from tests.support.run import output, prefect, run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+
+
+def test_stage_1_recovers_from_every_outage():
+    # The same outages every time (the seeded sequence is a unit test); test_lifecycle runs it once more.
+    done = run("python", "-m", "coursekit", "stage", "1")
+    assert done.returncode == 0, output(done)
+    assert "5 failed attempts were retried and recovered" in done.stdout, output(done)
+
+    summary = json.loads((config.current().state_dir / "summary" / "stage-1.json").read_text())
+    assert summary["states"] == {"fetch": "Completed", "animal-facts": "Completed"}
+    fetch_run = runs.latest_flow_run("fetch")
+    assert [(t.task_run.split("-")[0], t.attempts, t.state) for t in runs.task_attempts(fetch_run.id)] == [
+        ("fetch_cat_fact", 3, "Completed")
+    ]
+    animal_run = runs.latest_flow_run("animal-facts")
+    assert [t.attempts for t in runs.task_attempts(animal_run.id)] == [2, 3]
+
+
+def test_exhausted_retries_end_in_one_line_naming_the_url_and_the_attempts():
+    url = f"{facts_api.ensure_running()}/bird/fact"  # a path the API does not have: every attempt fails
+    done = run("python", "01_intro/cat_facts.py", env={"CAT_FACTS_URL": url})
+    assert done.returncode == 1, output(done)
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"✗ Flow 'fetch' ended Failed: GET {url} failed (attempt 4 of 4): 404 Not Found"
+    )
+
+
+def test_the_stage_1_prefect_yaml_deploys_the_fetch_flow():
+    pool = prefect("work-pool", "create", "course-pool", "--type", "process", "--overwrite")
+    assert pool.returncode == 0, output(pool)
+    deployed = prefect("--no-prompt", "deploy", "--all", cwd=config.REPO_ROOT / "01_intro")
+    assert deployed.returncode == 0, output(deployed)
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("fetch/cat-facts")
+    assert deployment.entrypoint == "cat_facts.py:fetch"
+    assert deployment.work_pool_name == "course-pool" and deployment.tags == ["lesson-1"]
+    assert deployment.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": f"{config.REPO_ROOT}/01_intro"}}
+    ]

@@ -1,0 +1,26 @@
+"""Running the course's commands as a learner would: subprocesses from the repository root."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from coursekit.config import REPO_ROOT
+
+
+def run(*command: str, env: dict[str, str] | None = None, cwd=REPO_ROOT, timeout: float = 300):
+    """Run a command; `python` means this environment's interpreter. Output is captured as text."""
+    argv = [sys.executable if command[0] == "python" else command[0], *command[1:]]
+    return subprocess.run(
+        argv, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def prefect(*args: str, cwd=REPO_ROOT, timeout: float = 120):
+    exe = os.path.join(os.path.dirname(sys.executable), "prefect")
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def output(done: subprocess.CompletedProcess) -> str:
+    return f"exit code {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"

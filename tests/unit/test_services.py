@@ -1,0 +1,95 @@
+"""Background services: started, found again, stopped, and never a process the course did not start."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+
+import psutil
+import pytest
+
+from coursekit import config, server, services
+
+
+@pytest.fixture
+def isolated_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))
+    yield tmp_path
+    services.stop_all()
+
+
+def sleeper(name: str) -> services.Running:
+    return services.start(name, [sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+def test_start_status_stop_roundtrip(isolated_state):
+    running = sleeper("sleepy")
+    assert services.status("sleepy").pid == running.pid
+    assert services.stop("sleepy") is True
+    assert not psutil.pid_exists(running.pid) or psutil.Process(running.pid).status() == psutil.STATUS_ZOMBIE
+    assert services.status("sleepy") is None
+    assert services.stop("sleepy") is False  # stopping twice is fine
+
+
+def test_stop_ends_the_whole_process_group(isolated_state):
+    parent = services.start(
+        "family",
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)",
+        ],
+    )
+    proc = psutil.Process(parent.pid)
+    psutil.wait_procs([], timeout=0.5)
+    children = proc.children(recursive=True)
+    services.stop("family")
+    gone, alive = psutil.wait_procs([proc, *children], timeout=5)
+    assert not alive
+
+
+def test_a_reused_pid_is_never_signalled(isolated_state):
+    """A pid file whose pid now belongs to another program (here: this test) must not stop it."""
+    run_dir = config.current().run_dir
+    run_dir.mkdir(parents=True)
+    (run_dir / "ghost.json").write_text(
+        json.dumps({"pid": os.getpid(), "create_time": 1.0, "port": None, "log": "x.log", "command": []})
+    )
+    assert services.stop("ghost") is False
+    assert psutil.pid_exists(os.getpid())
+    assert not (run_dir / "ghost.json").exists()
+
+
+def test_stop_all_stops_every_course_process(isolated_state):
+    a, b = sleeper("one"), sleeper("two")
+    assert sorted(services.stop_all()) == ["one", "two"]
+    assert services.status("one") is None and services.status("two") is None
+    assert all(not psutil.pid_exists(p.pid) or psutil.Process(p.pid).status() == "zombie" for p in (a, b))
+
+
+def test_a_busy_port_is_named_with_the_variable_to_change_it(isolated_state, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("COURSE_SERVER_PORT", str(port))
+        with pytest.raises(services.ServiceError) as error:
+            server.ensure_running()
+    message = str(error.value)
+    assert f"Port {port}" in message and f"COURSE_SERVER_PORT={port + 1}" in message
+
+
+def test_a_service_that_dies_while_starting_shows_its_log(isolated_state):
+    running = services.start("broken", [sys.executable, "-c", "import sys; print('bad config'); sys.exit(3)"])
+    with pytest.raises(services.ServiceError, match="(?s)broken exited while starting.*bad config"):
+        services.wait_until(running, lambda: False, what="waiting for nothing", timeout=10)
+
+
+@pytest.mark.parametrize("value, problem", [("http", "not a port number"), ("70000", "out of range")])
+def test_a_bad_port_setting_says_what_to_do(monkeypatch, value, problem):
+    monkeypatch.setenv("COURSE_SERVER_PORT", value)
+    with pytest.raises(SystemExit, match=problem):
+        config.current()
