@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED   := 1
 
 COURSE := $(PY) -m coursekit
 
-.PHONY: help setup lock env server ui stop status stage-1 check-1 tour test lint clean
+.PHONY: help setup lock env server ui stop status stage-1 check-1 stage-2 check-2 tour test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,6 +76,12 @@ stage-1: $(STAMP) ## 01_intro: tasks, flows, subflows, retries against a flaky A
 
 check-1: $(STAMP) ## Check your 01_intro exercises
 	@$(COURSE) check 1
+
+stage-2: $(STAMP) ## 02_workflow: the taxi training flow: caching, artifacts, parameters
+	@$(COURSE) stage 2
+
+check-2: $(STAMP) ## Check your 02_workflow exercises
+	@$(COURSE) check 2
 
 tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 	@$(COURSE) tour

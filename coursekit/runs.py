@@ -65,3 +65,21 @@ def _task_attempts(client, flow_run_id: UUID) -> list[TaskAttempts]:
     for child in sorted(children, key=lambda fr: fr.start_time or fr.created):
         rows += _task_attempts(client, child.id)
     return rows
+
+
+def artifact_history(key: str, limit: int = 5) -> list:
+    """The newest versions of an artifact key, newest first: what the UI's artifact history shows."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=limit,
+        )
+
+
+def cached_task_runs(flow_run_id: UUID) -> int:
+    """How many task runs of a flow run were served from the cache."""
+    return sum(row.state == "Cached" for row in task_attempts(flow_run_id))

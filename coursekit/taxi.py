@@ -15,9 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
-from coursekit import config, console
+from coursekit import console, paths
+from coursekit.files import atomic_file
 
 DEFAULT_BASE_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
 FIRST_MONTH = "2013-08"  # the first month of green-taxi data
@@ -74,21 +72,21 @@ class TaxiDataError(ValueError):
     """The trip data asked for cannot be used; the message says what is wrong and what to do."""
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("COURSE_DATA_DIR", config.REPO_ROOT / "data")).resolve()
-
-
 def latest_published_month(today: date | None = None) -> str:
     today = today or date.today()
     index = today.year * 12 + today.month - 1 - PUBLISH_LAG_MONTHS
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def resolve(month_or_path: str | Path) -> Path:
-    """The local parquet file for a month ("2023-01"), fetching it if needed; a parquet path as it is."""
+def validate(month_or_path: str | Path) -> str | Path:
+    """Check a month ("2023-01") or a parquet path without fetching anything; return it parsed.
+
+    Raises TaxiDataError saying what is wrong: a badly written month, a month TLC has no data for,
+    or a path to nothing.
+    """
     text = os.fspath(month_or_path)
     if _MONTH.fullmatch(text):
-        return _local_month(_published(text))
+        return _published(text)
     path = Path(text).expanduser()
     if path.is_file():
         return path
@@ -98,6 +96,12 @@ def resolve(month_or_path: str | Path) -> Path:
         f"{text!r} is not a month. Write it as YYYY-MM, e.g. 2023-01 for January 2023 "
         "(or give the path of a .parquet file)."
     )
+
+
+def resolve(month_or_path: str | Path) -> Path:
+    """The local parquet file for a month ("2023-01"), fetching it if needed; a parquet path as it is."""
+    parsed = validate(month_or_path)
+    return parsed if isinstance(parsed, Path) else _local_month(parsed)
 
 
 def _looks_like_a_path(text: str) -> bool:
@@ -118,7 +122,7 @@ def _published(month: str) -> str:
 
 def _local_month(month: str) -> Path:
     name = f"green_tripdata_{month}.parquet"
-    target = data_dir() / name
+    target = paths.data_dir() / name
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +130,7 @@ def _local_month(month: str) -> Path:
     if mirror and (Path(mirror) / name).is_file():
         # A copy, not the mirror's path: the data dir stays the one place the course reads from, so
         # later runs (and workers that never saw COURSE_TLC_DIR) find the file too.
-        with _atomic_file(target) as part:
+        with atomic_file(target) as part:
             shutil.copyfile(Path(mirror) / name, part)
         console.ok(f"Copied {name} from the local mirror {mirror}")
         return target
@@ -140,26 +144,12 @@ def _local_month(month: str) -> Path:
     return target
 
 
-@contextmanager
-def _atomic_file(target: Path) -> Iterator[Path]:
-    """A temporary path next to `target` that becomes `target` only if the block completes."""
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".part")
-    os.close(fd)
-    part = Path(name)
-    try:
-        yield part
-        os.chmod(part, 0o644)  # mkstemp makes the file private; the data is for every reader
-        os.replace(part, target)  # atomic on one file system, hence the temp file in the same folder
-    finally:
-        part.unlink(missing_ok=True)
-
-
 def _download(url: str, target: Path) -> None:
     # identity encoding: the bytes received must add up to Content-Length to prove the file complete.
     with requests.get(url, stream=True, timeout=TIMEOUTS, headers={"Accept-Encoding": "identity"}) as reply:
         reply.raise_for_status()
         total = int(reply.headers.get("Content-Length") or 0)
-        with _atomic_file(target) as part:
+        with atomic_file(target) as part:
             received = _save_with_progress(reply, part, target.name, total)
             if total and received != total:
                 raise OSError(f"the connection broke off after {received:,} of {total:,} bytes")
@@ -211,10 +201,10 @@ def _synthetic_instead(month: str, url: str, err: Exception) -> Path:
         ) from err
     from coursekit.taxi_synthetic import synthetic_month
 
-    target = data_dir() / f"green_tripdata_{month}.synthetic.parquet"
+    target = paths.data_dir() / f"green_tripdata_{month}.synthetic.parquet"
     year, number = (int(part) for part in month.split("-"))
     table = pa.Table.from_pandas(synthetic_month(year, number), schema=GREEN_SCHEMA, preserve_index=False)
-    with _atomic_file(target) as part:
+    with atomic_file(target) as part:
         pq.write_table(table, part)
     console.warn(
         f"Could not download {url}: {_why(err)}.\n"
@@ -253,3 +243,12 @@ def read_month(month_or_path: str | Path) -> pd.DataFrame:
             except (TypeError, ValueError) as err:
                 raise TaxiDataError(f"{path}: column {column} does not hold {dtype} values ({err}).") from err
     return trips
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """A Prefect `retry_condition_fn`: retry a failed read unless the data itself is wrong.
+
+    A TaxiDataError (a bad month, a yellow-taxi or broken file) fails the same way on every attempt.
+    """
+    error = state.result(raise_on_failure=False)
+    return not isinstance(error, TaxiDataError)
