@@ -91,6 +91,9 @@ tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
 	$(PY) -m pytest
 
+bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, whole-run and cache-hit times
+	@$(PY) -m coursekit.bench
+
 lint: $(STAMP) ## ruff: lint rules and formatting
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -83,3 +83,16 @@ def artifact_history(key: str, limit: int = 5) -> list:
 def cached_task_runs(flow_run_id: UUID) -> int:
     """How many task runs of a flow run were served from the cache."""
     return sum(row.state == "Cached" for row in task_attempts(flow_run_id))
+
+
+def task_seconds(flow_run_id: UUID, task_name: str) -> float:
+    """Wall-clock seconds the task runs called `task_name` of a flow run took, added up."""
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return sum(
+        (tr.end_time - tr.start_time).total_seconds()
+        for tr in task_runs
+        if tr.name.startswith(task_name) and tr.start_time and tr.end_time
+    )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from prefect import get_client
 
 from coursekit import config, facts_api, runs
-from tests.support.run import output, prefect, run
+from tests.support.run import output, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -36,17 +35,3 @@ def test_exhausted_retries_end_in_one_line_naming_the_url_and_the_attempts():
     assert done.stderr.strip().splitlines()[-1] == (
         f"✗ Flow 'fetch' ended Failed: GET {url} failed (attempt 4 of 4): 404 Not Found"
     )
-
-
-def test_the_stage_1_prefect_yaml_deploys_the_fetch_flow():
-    pool = prefect("work-pool", "create", "course-pool", "--type", "process", "--overwrite")
-    assert pool.returncode == 0, output(pool)
-    deployed = prefect("--no-prompt", "deploy", "--all", cwd=config.REPO_ROOT / "01_intro")
-    assert deployed.returncode == 0, output(deployed)
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name("fetch/cat-facts")
-    assert deployment.entrypoint == "cat_facts.py:fetch"
-    assert deployment.work_pool_name == "course-pool" and deployment.tags == ["lesson-1"]
-    assert deployment.pull_steps == [
-        {"prefect.deployments.steps.set_working_directory": {"directory": f"{config.REPO_ROOT}/01_intro"}}
-    ]

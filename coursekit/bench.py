@@ -1,0 +1,113 @@
+"""`make bench`: the course's speed and accuracy figures, measured on this machine.
+
+1. The taxi pipeline's compute alone (no Prefect): validation RMSE and seconds per step, median of
+   several repetitions, for train 2023-01 / validation 2023-02.
+2. The whole training flow as a learner runs it (`python 02_workflow/orchestrate.py`) against the
+   running course server: once with the cache refreshed, once served from it.
+
+Figures go to the terminal and to .course/bench.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from coursekit import config, console, runs, server, taxi, trip_model
+from coursekit.timing import Stopwatch
+
+TRAIN, VAL = "2023-01", "2023-02"
+REPEATS = 5
+
+
+def compute() -> dict:
+    train_trips, val_trips = taxi.read_month(TRAIN), taxi.read_month(VAL)
+    synthetic = any("synthetic" in str(taxi.resolve(m)) for m in (TRAIN, VAL))
+    laps, score = [], None
+    for _ in range(REPEATS):
+        clock = Stopwatch()
+        with clock("prepare"):
+            X_train, y_train = trip_model.prepare(train_trips)
+            X_val, y_val = trip_model.prepare(val_trips)
+        with clock("train"):
+            model = trip_model.train(X_train, y_train)
+        with clock("evaluate"):
+            score = trip_model.rmse(model, X_val, y_val)
+        laps.append(clock.seconds)
+    median = {step: statistics.median(lap[step] for lap in laps) for step in laps[0]}
+    return {
+        "data": "synthetic (offline)" if synthetic else "real TLC files",
+        "rmse_minutes": round(score, 3),
+        "seconds_per_step": {step: round(s, 3) for step, s in median.items()},
+        "compute_seconds": round(statistics.median(sum(lap.values()) for lap in laps), 3),
+    }
+
+
+def whole_run(refresh_cache: bool) -> dict:
+    env = {**os.environ, "PREFECT_TASKS_REFRESH_CACHE": "true" if refresh_cache else "false"}
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "02_workflow/orchestrate.py", "--train", TRAIN, "--val", VAL],
+        cwd=config.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"✗ The training flow failed during the benchmark:\n{done.stderr[-2000:]}")
+    flow_run = runs.latest_flow_run("taxi-training")
+    return {
+        "wall_seconds": round(wall, 2),
+        "flow_run_seconds": round(flow_run.total_run_time.total_seconds(), 2),
+        "prepare_seconds": round(runs.task_seconds(flow_run.id, "Prepare features"), 3),
+        "cached_task_runs": runs.cached_task_runs(flow_run.id),
+    }
+
+
+def main() -> None:
+    console.step(f"Compute only (no Prefect): train {TRAIN}, validate {VAL}, median of {REPEATS}")
+    figures = {"compute": compute()}
+    c = figures["compute"]
+    console.say(console.table(["step", "seconds"], [[k, f"{v:.3f}"] for k, v in c["seconds_per_step"].items()]))
+    console.ok(f"RMSE {c['rmse_minutes']:.3f} min on {c['data']}; compute {c['compute_seconds']:.2f} s (target < 3 s)")
+
+    server.ensure_running(quiet=True)
+    console.step("Whole flow run with the server up: python 02_workflow/orchestrate.py")
+    cold, warm = whole_run(refresh_cache=True), whole_run(refresh_cache=False)
+    figures["flow"] = {"cache_refreshed": cold, "cache_hit": warm}
+    console.say(
+        console.table(
+            ["run", "process (wall clock)", "flow run", "Prepare features", "cached task runs"],
+            [
+                [
+                    name,
+                    f"{r['wall_seconds']:.1f} s",
+                    f"{r['flow_run_seconds']:.1f} s",
+                    f"{r['prepare_seconds']:.3f} s",
+                    str(r["cached_task_runs"]),
+                ]
+                for name, r in (("cache refreshed", cold), ("cache hit", warm))
+            ],
+        )
+    )
+    speedup = cold["flow_run_seconds"] / max(warm["flow_run_seconds"], 1e-9)
+    prepare_speedup = cold["prepare_seconds"] / max(warm["prepare_seconds"], 1e-3)
+    figures["flow"]["cache_hit_speedup"] = {"flow_run": round(speedup, 2), "prepare": round(prepare_speedup, 2)}
+    console.ok(
+        f"Cache-hit re-run: flow run {speedup:.2f}x, Prepare features {prepare_speedup:.2f}x as fast as "
+        "with the cache refreshed"
+    )
+
+    out = config.current().state_dir / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2))
+    console.say(f"Figures saved to {out}")
+
+
+if __name__ == "__main__":
+    main()
