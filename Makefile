@@ -11,17 +11,10 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 STAMP       := $(VENV)/.installed
 
-# Point every Prefect command run by make at the course's own server and home (the learner's own
-# Prefect profile is never touched). `eval "$$(make -s env)"` does the same for your shell.
-export COURSE_ROOT        := $(CURDIR)
-export COURSE_HOST        ?= 127.0.0.1
-export COURSE_SERVER_PORT ?= 4200
-export COURSE_FACTS_PORT  ?= 8765
-export PREFECT_HOME       := $(CURDIR)/.course/prefect
-export PREFECT_API_URL    := http://$(COURSE_HOST):$(COURSE_SERVER_PORT)/api
-export PREFECT_SERVER_ANALYTICS_ENABLED := false
-export DO_NOT_TRACK       := 1
-export PYTHONUNBUFFERED   := 1
+# Ports and the state folder can be changed per command (`make stage-1 COURSE_SERVER_PORT=4300`).
+# coursekit points every Prefect command it runs at the course's own server and home (your own
+# Prefect profile is never touched); `eval "$$(make -s env)"` does the same for your shell.
+export PYTHONUNBUFFERED := 1
 
 COURSE := $(PY) -m coursekit
 
@@ -48,12 +41,8 @@ lock: ## Re-resolve dependencies into the hashed pin files (no download URLs rec
 	uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --generate-hashes --no-header -o requirements/course.lock
 	uv pip compile requirements/bootstrap.in --universal --python-version 3.10 --generate-hashes --no-header -o requirements/bootstrap.lock
 
-env: ## Print the exports that point your shell at the course server: eval "$$(make -s env)"
-	@echo 'export COURSE_ROOT="$(COURSE_ROOT)"'
-	@echo 'export PREFECT_HOME="$(PREFECT_HOME)"'
-	@echo 'export PREFECT_API_URL="$(PREFECT_API_URL)"'
-	@echo 'export PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1'
-	@echo 'export PATH="$(CURDIR)/$(VENV)/bin:$$PATH"'
+env: $(STAMP) ## Print the exports that point your shell at the course server: eval "$$(make -s env)"
+	@$(COURSE) env
 
 # --- services ---------------------------------------------------------------------------------
 

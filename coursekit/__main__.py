@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import webbrowser
+from pathlib import Path
 
 from coursekit import config, console, server, services
 
@@ -94,9 +96,18 @@ def cmd_check(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
+def cmd_env(_: argparse.Namespace) -> None:
+    """Shell exports that point a learner's shell at the course: eval "$(make -s env)"."""
+    for name, value in config.current().prefect_env().items():
+        print(f"export {name}={shlex.quote(value)}")
+    print(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
+
+
 def main(argv: list[str] | None = None) -> int:
+    config.apply_to_environment()
     parser = argparse.ArgumentParser(prog="python -m coursekit")
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("env", help="print shell exports for the course server").set_defaults(func=cmd_env)
     sub.add_parser("server", help="start the local Prefect server").set_defaults(func=cmd_server)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)

@@ -70,6 +70,7 @@ def whole_run(refresh_cache: bool) -> dict:
 
 
 def main() -> None:
+    config.apply_to_environment()
     console.step(f"Compute only (no Prefect): train {TRAIN}, validate {VAL}, median of {REPEATS}")
     figures = {"compute": compute()}
     c = figures["compute"]

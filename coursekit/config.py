@@ -45,10 +45,16 @@ class CourseConfig:
     def facts_url(self) -> str:
         return f"http://{self.host}:{self.facts_port}"
 
+    @property
+    def git_url(self) -> str:
+        """The local bare git repository that lesson 3's git pull step clones from (no GitHub needed)."""
+        return (self.state_dir / "git" / "course.git").as_uri()
+
     def prefect_env(self) -> dict[str, str]:
         """The variables that point every Prefect command and flow at the course's server."""
         return {
             "COURSE_ROOT": str(REPO_ROOT),  # prefect.yaml files point pull steps at lesson folders with it
+            "COURSE_GIT_URL": self.git_url,
             "PREFECT_HOME": str(self.prefect_home),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_API_HOST": self.host,
@@ -68,6 +74,13 @@ def _port(name: str, default: int) -> int:
     if not 0 < port < 65536:
         raise SystemExit(f"{name}={port} is out of range. Use a port between 1024 and 65535.")
     return port
+
+
+def apply_to_environment() -> CourseConfig:
+    """Point this process, and every command it starts, at the course's server (the CLI's first step)."""
+    cfg = current()
+    os.environ.update(cfg.prefect_env())
+    return cfg
 
 
 def current() -> CourseConfig:
