@@ -1,0 +1,34 @@
+"""Exercise 2: cache a task, so that re-running the flow with the same input skips the work.
+
+Preparing the features of a month gives the same result every time for the same data. Give the task
+a cache policy keyed on its inputs and its source code, with an expiration, so that a second run of
+`prepare_month` with the same arguments is served from the cache (state "Cached" in the UI), while
+other arguments or edited code compute afresh. Check with `make check-2`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from prefect import flow, task
+
+from coursekit import trip_model
+from coursekit.taxi_synthetic import synthetic_month
+
+
+# TODO: cache this task on its inputs and its source (prefect.cache_policies), for a day.
+@task(name="Prepare features")
+def prepare_features(month: str, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    year, number = month.split("-")
+    return trip_model.prepare(synthetic_month(int(year), int(number), rows=2_000, seed=seed))
+
+
+@flow(log_prints=True)
+def prepare_month(month: str = "2023-01", seed: int = 0) -> int:
+    X, y = prepare_features(month, seed)
+    print(f"{len(X):,} trips prepared for {month}")
+    return len(X)
+
+
+if __name__ == "__main__":
+    prepare_month()  # run the file twice: the second run of "Prepare features" is Cached

@@ -1,0 +1,38 @@
+"""Exercise 3: publish the model's score as an artifact, so every run's result shows in the UI.
+
+`train_and_score` trains the trip-duration model and returns its validation RMSE, but the number only
+appears in the logs. Publish it as a markdown artifact with the key "taxi-rmse", two decimals, such
+as "RMSE: 4.30": the UI's Artifacts page then keeps its history across runs. Check with `make check-2`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from prefect import flow, task
+
+from coursekit import trip_model
+from coursekit.taxi_synthetic import synthetic_month
+
+
+def small_month(month: str) -> pd.DataFrame:
+    year, number = month.split("-")
+    return synthetic_month(int(year), int(number), rows=2_000)  # small offline data: no download
+
+
+@task(name="Train and evaluate")
+def train_and_evaluate(train_month: str, val_month: str) -> float:
+    X_train, y_train = trip_model.prepare(small_month(train_month))
+    X_val, y_val = trip_model.prepare(small_month(val_month))
+    return trip_model.rmse(trip_model.train(X_train, y_train), X_val, y_val)
+
+
+@flow(log_prints=True)
+def train_and_score(train_month: str = "2023-01", val_month: str = "2023-02") -> float:
+    rmse = train_and_evaluate(train_month, val_month)
+    print(f"Validation RMSE: {rmse:.2f} minutes")
+    # TODO: publish the RMSE as a markdown artifact with the key "taxi-rmse", e.g. "RMSE: 4.30".
+    return rmse
+
+
+if __name__ == "__main__":
+    train_and_score()
