@@ -18,7 +18,7 @@ export PYTHONUNBUFFERED := 1
 
 COURSE := $(PY) -m coursekit
 
-.PHONY: help setup lock env server ui stop status stage-1 check-1 stage-2 check-2 tour test lint bench clean
+.PHONY: help setup lock env server ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 tour test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ stage-2: $(STAMP) ## 02_workflow: the taxi training flow: caching, artifacts, pa
 
 check-2: $(STAMP) ## Check your 02_workflow exercises
 	@$(COURSE) check 2
+
+stage-3: $(STAMP) ## 03_deploy_local: prefect.yaml, work pools, a process worker, deployments, schedules
+	@$(COURSE) stage 3
+
+check-3: $(STAMP) ## Check your 03_deploy_local exercises
+	@$(COURSE) check 3
 
 tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 	@$(COURSE) tour

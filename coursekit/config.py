@@ -19,6 +19,8 @@ class CourseConfig:
     server_port: int
     facts_port: int
     state_dir: Path
+    data_dir: Path
+    models_dir: Path
 
     @property
     def prefect_home(self) -> Path:
@@ -55,6 +57,10 @@ class CourseConfig:
         return {
             "COURSE_ROOT": str(REPO_ROOT),  # prefect.yaml files point pull steps at lesson folders with it
             "COURSE_GIT_URL": self.git_url,
+            # Absolute, so code that a worker runs from elsewhere (a git clone, a bucket) shares them.
+            "COURSE_STATE_DIR": str(self.state_dir),
+            "COURSE_DATA_DIR": str(self.data_dir),
+            "COURSE_MODELS_DIR": str(self.models_dir),
             "PREFECT_HOME": str(self.prefect_home),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_API_HOST": self.host,
@@ -88,5 +94,11 @@ def current() -> CourseConfig:
         host=os.environ.get("COURSE_HOST", "127.0.0.1"),
         server_port=_port("COURSE_SERVER_PORT", 4200),
         facts_port=_port("COURSE_FACTS_PORT", 8765),
-        state_dir=Path(os.environ.get("COURSE_STATE_DIR", REPO_ROOT / ".course")).resolve(),
+        state_dir=_folder("COURSE_STATE_DIR", ".course"),
+        data_dir=_folder("COURSE_DATA_DIR", "data"),
+        models_dir=_folder("COURSE_MODELS_DIR", "models"),
     )
+
+
+def _folder(variable: str, default: str) -> Path:
+    return Path(os.environ.get(variable, REPO_ROOT / default)).resolve()

@@ -1,19 +1,19 @@
 """Where the course keeps data and models: gitignored folders at the top of the repository.
 
-Both can be moved by an environment variable, which is how the tests keep theirs apart.
+Both can be moved by an environment variable (COURSE_DATA_DIR, COURSE_MODELS_DIR), which is how the
+tests keep theirs apart and how a worker running cloned code finds the course's own folders.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from coursekit.config import REPO_ROOT
+from coursekit import config
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "data")).resolve()
+    return config.current().data_dir
 
 
 def models_dir() -> Path:
-    return Path(os.environ.get("COURSE_MODELS_DIR", REPO_ROOT / "models")).resolve()
+    return config.current().models_dir

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from uuid import UUID
 
 from prefect import get_client
 from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
@@ -16,7 +20,9 @@ from prefect.client.schemas.filters import (
     TaskRunFilterSubFlowRuns,
 )
 from prefect.client.schemas.objects import FlowRun
-from prefect.client.schemas.sorting import FlowRunSort
+from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
+
+from coursekit import config
 
 
 @dataclass
@@ -69,9 +75,6 @@ def _task_attempts(client, flow_run_id: UUID) -> list[TaskAttempts]:
 
 def artifact_history(key: str, limit: int = 5) -> list:
     """The newest versions of an artifact key, newest first: what the UI's artifact history shows."""
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
     with get_client(sync_client=True) as client:
         return client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
@@ -96,3 +99,27 @@ def task_seconds(flow_run_id: UUID, task_name: str) -> float:
         for tr in task_runs
         if tr.name.startswith(task_name) and tr.start_time and tr.end_time
     )
+
+
+def read_flow_run(flow_run_id: UUID | str) -> FlowRun:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(str(flow_run_id)))
+
+
+def rmse_of(flow_run_id: UUID | str) -> float | None:
+    """The RMSE a taxi-training flow run published in its taxi-model-metrics table artifact."""
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["taxi-model-metrics"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(str(flow_run_id))]),
+            )
+        )
+    if not artifacts:
+        return None
+    data = artifacts[0].data
+    return json.loads(data)[0]["rmse_minutes"] if isinstance(data, str) else data[0]["rmse_minutes"]
+
+
+def ui_link(flow_run_id: UUID | str) -> str:
+    return f"{config.current().ui_url}/runs/flow-run/{flow_run_id}"

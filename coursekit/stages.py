@@ -103,7 +103,51 @@ def stage_2() -> StageResult:
     return result
 
 
-STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2}
+def prefect_cli(*args: str) -> None:
+    """Run a `prefect` command as the learner would type it, from the top of the repository."""
+    console.step(" ".join(["prefect", *args]))
+    done = subprocess.run([server.prefect_executable(), *args], cwd=config.REPO_ROOT)
+    if done.returncode != 0:
+        raise StageFailed(f"`prefect {' '.join(args)}` exited with code {done.returncode} (see the output above).")
+
+
+def stage_3() -> StageResult:
+    from coursekit import gitrepo, workers
+
+    server.ensure_running()
+    workers.ensure_pool("course-pool")
+    has_git = gitrepo.publish_head() is not None
+    workers.start_worker("course-pool")
+    try:
+        prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "03_deploy_local/prefect.yaml")
+        # The run with a parameter override: train on February, validate on January.
+        flow_run_ids = {
+            "taxi-default": workers.run_deployment_cli(
+                "taxi-training/taxi-default", "train_month=2023-02", "val_month=2023-01"
+            )
+        }
+        if has_git:
+            flow_run_ids["taxi-from-git"] = workers.run_deployment_cli("taxi-training/taxi-from-git")
+    finally:
+        workers.stop_worker("course-pool")
+
+    result = StageResult(stage=3, ran="deploy --all, 2 deployment runs by a process worker")
+    rows = []
+    for deployment, flow_run_id in flow_run_ids.items():
+        flow_run = runs.read_flow_run(flow_run_id)
+        result.states[deployment] = flow_run.state.name
+        rmse = runs.rmse_of(flow_run_id)
+        rows.append([deployment, flow_run.state.name, f"{rmse:.3f}" if rmse else "-", runs.ui_link(flow_run_id)])
+    console.step("Deployment runs")
+    console.say(console.table(["deployment", "final state", "RMSE (min)", "in the UI"], rows))
+    if any(state != "Completed" for state in result.states.values()):
+        raise StageFailed("A deployment run did not complete; open its link above for the logs.")
+    result.key_figure = f"{len(rows)} deployment runs Completed, RMSE {rows[0][2]} min"
+    console.say(f"Deployments and their schedules: {config.current().ui_url}/deployments")
+    return result
+
+
+STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3}
 
 
 def run_stage(number: int) -> StageResult:
