@@ -23,6 +23,7 @@ def publish_head() -> str | None:
     if not bare.exists():
         bare.parent.mkdir(parents=True, exist_ok=True)
         _git("init", "--quiet", "--bare", str(bare))
+        _git("symbolic-ref", "HEAD", "refs/heads/main", cwd=bare)  # a clone checks out main, whatever git's default
     _git("push", "--quiet", "--force", str(bare), "HEAD:refs/heads/main")
     if _git("status", "--porcelain", "--", "02_workflow", "coursekit"):
         console.warn(

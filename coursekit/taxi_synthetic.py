@@ -50,7 +50,7 @@ def synthetic_month(year: int, month: int, rows: int | None = None, seed: int | 
     miles, pairs, slowness, charged = _city()
     pu, do = np.divmod(rng.choice(pairs.size, n, p=pairs), 266)
     first = pd.Timestamp(year, month, 1)
-    weekday = (first.dayofweek + np.arange(first.days_in_month)) % 7
+    weekday = (first.day_of_week + np.arange(first.days_in_month)) % 7
     day = rng.choice(weekday.size, n, p=(w := np.where(weekday < 5, 1.0, 0.82)) / w.sum())
     hour = rng.choice(24, n, p=_PICKUPS_BY_HOUR / _PICKUPS_BY_HOUR.sum())
     seconds = day * 86_400 + hour * 3_600 + rng.integers(0, 3_600, n)
