@@ -65,6 +65,9 @@ class CourseConfig:
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_API_HOST": self.host,
             "PREFECT_SERVER_API_PORT": str(self.server_port),
+            # Deployment runs send a heartbeat every 30 s (Prefect's default: 180), so the automation in
+            # 03_deploy_local/crash-zombies.yaml can tell a run whose process died within 90 s.
+            "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
             # The course runs offline: no usage telemetry, no update checks.
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",

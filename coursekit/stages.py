@@ -112,10 +112,11 @@ def prefect_cli(*args: str) -> None:
 
 
 def stage_3() -> StageResult:
-    from coursekit import gitrepo, workers
+    from coursekit import automations, gitrepo, workers
 
     server.ensure_running()
     workers.ensure_pool("course-pool")
+    automations.apply("03_deploy_local/crash-zombies.yaml")
     has_git = gitrepo.publish_head() is not None
     workers.start_worker("course-pool")
     try:

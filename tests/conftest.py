@@ -40,6 +40,36 @@ def prefect_server() -> str:
     return server.ensure_running(quiet=True)
 
 
+@pytest.fixture
+def course_worker(prefect_server: str) -> str:
+    """A real process worker polling the work pool "course-pool"; the pool's name is returned.
+
+    Checked for every test that asks: a test may stop workers (make stage-3 does), and starting one
+    that is already running returns at once.
+    """
+    from coursekit import workers
+
+    workers.ensure_pool("course-pool")
+    workers.start_worker("course-pool")
+    return "course-pool"
+
+
+@pytest.fixture(scope="session")
+def _stage3_deployed(prefect_server: str) -> None:
+    from coursekit import gitrepo, workers
+    from tests.support.run import output, prefect
+
+    workers.ensure_pool("course-pool")
+    gitrepo.publish_head()
+    deployed = prefect("--no-prompt", "deploy", "--all", "--prefect-file", "03_deploy_local/prefect.yaml")
+    assert deployed.returncode == 0, output(deployed)
+
+
+@pytest.fixture
+def stage3_deployments(_stage3_deployed: None, course_worker: str) -> None:
+    """Every deployment of 03_deploy_local/prefect.yaml, deployed as make stage-3 does it, and a worker."""
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     _drain_prefect_clients()
     if OWN_STATE:
