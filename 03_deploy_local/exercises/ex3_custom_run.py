@@ -1,0 +1,21 @@
+"""Exercise 3: run a deployment from Python and read its result back from the API.
+
+`prefect deployment run taxi-training/taxi-default --param train_month=...` starts a run from the shell.
+Do the same from Python in `run_and_read_rmse`: run the deployment with the two months as parameters,
+wait until the run has ended (a worker polling course-pool runs it), and return the validation RMSE the
+run published in its "taxi-model-metrics" artifact. Check with `make check-3`.
+"""
+
+from __future__ import annotations
+
+DEPLOYMENT = "taxi-training/taxi-default"  # FLOW_NAME/DEPLOYMENT_NAME
+
+
+def run_and_read_rmse(train_month: str, val_month: str) -> float:
+    # TODO: run DEPLOYMENT with these months as its parameters and wait for the run (run_deployment from
+    # prefect.deployments does both), then return its RMSE: rmse_of(flow_run.id) from coursekit.runs.
+    raise NotImplementedError("run_and_read_rmse does not run the deployment yet")
+
+
+if __name__ == "__main__":
+    print(run_and_read_rmse("2023-02", "2023-01"))
