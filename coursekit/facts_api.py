@@ -96,13 +96,6 @@ def make_server(host: str, port: int, facts: FlakyFacts) -> ThreadingHTTPServer:
 SERVICE = "facts-api"
 
 
-def _healthy(base_url: str) -> bool:
-    try:
-        return requests.get(f"{base_url}/health", timeout=1).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 def ensure_running(*, restart: bool = False) -> str:
     """Start the local facts API in the background (a fresh one with `restart`); return its base URL.
 
@@ -112,7 +105,7 @@ def ensure_running(*, restart: bool = False) -> str:
     cfg = config.current()
     if restart:
         services.stop(SERVICE)
-    if services.status(SERVICE) is not None and _healthy(cfg.facts_url):
+    if services.status(SERVICE) is not None and services.answers(f"{cfg.facts_url}/health"):
         return cfg.facts_url
     if services.status(SERVICE) is None and services.port_in_use(cfg.host, cfg.facts_port):
         raise services.ServiceError(
@@ -136,7 +129,9 @@ def ensure_running(*, restart: bool = False) -> str:
         ],
         port=cfg.facts_port,
     )
-    services.wait_until(running, lambda: _healthy(cfg.facts_url), what="Starting the local facts API", timeout=20)
+    services.wait_until(
+        running, lambda: services.answers(f"{cfg.facts_url}/health"), what="Starting the local facts API", timeout=20
+    )
     return cfg.facts_url
 
 

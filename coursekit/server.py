@@ -6,18 +6,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import requests
-
 from coursekit import config, console, services
 
 NAME = "prefect-server"
 
 
 def healthy(api_url: str) -> bool:
-    try:
-        return requests.get(f"{api_url}/health", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
+    return services.answers(f"{api_url}/health")
 
 
 def prefect_executable() -> str:

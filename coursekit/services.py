@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import requests
 
 from coursekit import config, console
 
@@ -40,6 +41,14 @@ def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def answers(url: str, timeout: float = 2) -> bool:
+    """True when GET `url` answers 200: how the course tells that a service it started is ready."""
+    try:
+        return requests.get(url, timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
