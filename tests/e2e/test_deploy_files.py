@@ -14,8 +14,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 @pytest.fixture(scope="module", autouse=True)
 def course_pool():
-    created = prefect("work-pool", "create", "course-pool", "--type", "process", "--overwrite")
-    assert created.returncode == 0, output(created)
+    from coursekit import workers
+
+    workers.ensure_pool("course-pool")
 
 
 @pytest.mark.parametrize("stage", ["01_intro", "02_workflow"])
