@@ -83,8 +83,10 @@ tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 
 # --- quality ----------------------------------------------------------------------------------
 
+# Two test processes, a file each at a time: each has its own server, workers, ports and state folder,
+# and most of an end-to-end test's time is waiting on workers and schedules, not computing.
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, whole-run and cache-hit times
 	@$(PY) -m coursekit.bench

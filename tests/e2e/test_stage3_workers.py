@@ -1,0 +1,86 @@
+"""Stage 3, the workers' side: a worker that dies mid-run, and a burst of runs under a concurrency limit.
+
+Real process workers against a real server; test-only flows from tests/support/flows.py.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from uuid import UUID
+
+import psutil
+import pytest
+from prefect.client.schemas.objects import FlowRun
+from prefect.deployments import run_deployment
+
+from coursekit import services, workers
+from tests.support.deployments import deploy_test_flow, wait_final, wait_running
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+
+
+def kill_hard(worker: services.Running, flow_run_id: UUID) -> None:
+    """What a machine failure does: the worker and the flow-run process die at once, saying nothing."""
+    doomed = [p for p in psutil.process_iter() if _env(p).get("PREFECT__FLOW_RUN_ID") == str(flow_run_id)]
+    assert doomed, "the flow-run process was not found"
+    for proc in [psutil.Process(worker.pid), *doomed]:
+        proc.kill()
+    psutil.wait_procs(doomed, timeout=10)
+
+
+def _env(proc: psutil.Process) -> dict:
+    try:
+        return proc.environ()
+    except (psutil.Error, OSError):
+        return {}
+
+
+def test_a_run_whose_worker_dies_ends_crashed_and_a_new_worker_runs_the_next():
+    from coursekit import automations
+
+    automations.apply("03_deploy_local/crash-zombies.yaml")
+    workers.ensure_pool("crash-pool")
+    deployment = deploy_test_flow("sleepy", "crash-pool")
+    worker = workers.start_worker("crash-pool")
+    try:
+        doomed = run_deployment(deployment, parameters={"seconds": 600}, timeout=0)
+        wait_running(doomed.id)
+        time.sleep(5)  # past the run's first heartbeat
+        kill_hard(worker, doomed.id)
+        # No process is left to report anything: the heartbeat automation marks the run Crashed.
+        crashed = wait_final(doomed.id, timeout=240)
+        assert crashed.state.name == "Crashed" and "heartbeat" in crashed.state.message
+
+        workers.start_worker("crash-pool", index=2)
+        later = run_deployment(deployment, parameters={"seconds": 1}, timeout=180)
+        assert later.state.is_completed(), later.state
+    finally:
+        workers.stop_worker("crash-pool")
+        workers.stop_worker("crash-pool", index=2)
+
+
+def test_ten_runs_at_once_all_complete_and_the_pool_concurrency_limit_holds():
+    limit = 3
+    workers.ensure_pool("burst-pool", concurrency_limit=limit)
+    deployment = deploy_test_flow("quick", "burst-pool")
+    workers.start_worker("burst-pool")
+    try:
+        submitted = [run_deployment(deployment, parameters={"seconds": 2}, timeout=0) for _ in range(10)]
+        finished = [wait_final(flow_run.id, timeout=300) for flow_run in submitted]
+    finally:
+        workers.stop_worker("burst-pool")
+    assert [f.state.name for f in finished] == ["Completed"] * 10
+    assert max_overlap(finished) <= limit
+
+
+def max_overlap(flow_runs: list[FlowRun]) -> int:
+    """The largest number of runs that were Running at the same moment."""
+    events = sorted(
+        [(f.start_time, 1) for f in flow_runs] + [(f.end_time - timedelta(microseconds=1), -1) for f in flow_runs]
+    )
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak
