@@ -159,12 +159,18 @@ def stop(name: str, *, timeout: float = 10) -> bool:
         return False
     proc = _alive(record)
     if proc is not None:
-        group = _group_members(proc)
+        # The process group, and every descendant found before signalling: a worker starts each flow
+        # run in a process group of its own, which a signal to the worker's group would not reach.
+        family = _group_members(proc)
         _signal_group(proc.pid, signal.SIGTERM)
-        _, alive = psutil.wait_procs(group, timeout=timeout)
-        if alive:
-            _signal_group(proc.pid, signal.SIGKILL)
-            psutil.wait_procs(alive, timeout=5)
+        for member in family[1:]:
+            with contextlib.suppress(psutil.Error):
+                member.terminate()
+        _, alive = psutil.wait_procs(family, timeout=timeout)
+        for member in alive:
+            with contextlib.suppress(psutil.Error):
+                member.kill()
+        psutil.wait_procs(alive, timeout=5)
     path.unlink(missing_ok=True)
     return proc is not None
 

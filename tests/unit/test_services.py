@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 import psutil
 import pytest
@@ -47,6 +48,28 @@ def test_stop_ends_the_whole_process_group(isolated_state):
     psutil.wait_procs([], timeout=0.5)
     children = proc.children(recursive=True)
     services.stop("family")
+    gone, alive = psutil.wait_procs([proc, *children], timeout=5)
+    assert not alive
+
+
+def test_stop_also_ends_children_that_left_the_group(isolated_state):
+    """As a worker's flow-run process does: started by the service, in a session of its own."""
+    parent = services.start(
+        "worker-like",
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], "
+            "start_new_session=True); time.sleep(60)",
+        ],
+    )
+    proc = psutil.Process(parent.pid)
+    deadline = time.monotonic() + 10
+    while not proc.children() and time.monotonic() < deadline:
+        psutil.wait_procs([], timeout=0.1)
+    children = proc.children(recursive=True)
+    assert children and os.getpgid(children[0].pid) != os.getpgid(proc.pid)
+    services.stop("worker-like")
     gone, alive = psutil.wait_procs([proc, *children], timeout=5)
     assert not alive
 
