@@ -41,7 +41,7 @@ lock: ## Re-resolve dependencies into the hashed pin files (no download URLs rec
 	uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --generate-hashes --no-header -o requirements/course.lock
 	uv pip compile requirements/bootstrap.in --universal --python-version 3.10 --generate-hashes --no-header -o requirements/bootstrap.lock
 
-env: $(STAMP) ## Print the exports that point your shell at the course server: eval "$$(make -s env)"
+env: $(STAMP) ## Print the exports that point your shell at the course server: eval "$(make -s env)"
 	@$(COURSE) env
 
 # --- services ---------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ test: lint ## Lint, then every test: units, exercises (solutions pass, starters 
 	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, whole-run and cache-hit times
-	@$(PY) -m coursekit.bench
+	@$(COURSE) bench
 
 lint: $(STAMP) ## ruff: lint rules and formatting
 	$(VENV)/bin/ruff check .

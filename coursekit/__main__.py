@@ -53,6 +53,12 @@ def cmd_stage(args: argparse.Namespace) -> None:
         raise SystemExit(f"✗ {exc}") from None
 
 
+def cmd_bench(_: argparse.Namespace) -> None:
+    from coursekit import bench  # imports Prefect: only after main() has pointed the environment at the course
+
+    bench.main()
+
+
 def cmd_tour(_: argparse.Namespace) -> None:
     from coursekit import stages
 
@@ -115,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     stage = sub.add_parser("stage", help="run one lesson")
     stage.add_argument("number", type=int)
     stage.set_defaults(func=cmd_stage)
+    sub.add_parser("bench", help="speed and accuracy figures").set_defaults(func=cmd_bench)
     sub.add_parser("tour", help="run every stage in order, then a summary").set_defaults(func=cmd_tour)
     check = sub.add_parser("check", help="check your exercises of one stage")
     check.add_argument("number", type=int)

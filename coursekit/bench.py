@@ -70,7 +70,6 @@ def whole_run(refresh_cache: bool) -> dict:
 
 
 def main() -> None:
-    config.apply_to_environment()
     console.step(f"Compute only (no Prefect): train {TRAIN}, validate {VAL}, median of {REPEATS}")
     figures = {"compute": compute()}
     c = figures["compute"]
@@ -108,7 +107,3 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2))
     console.say(f"Figures saved to {out}")
-
-
-if __name__ == "__main__":
-    main()
