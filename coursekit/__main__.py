@@ -81,6 +81,8 @@ def cmd_check(args: argparse.Namespace) -> None:
         )
     server.ensure_running(quiet=True)
     console.step(f"Checking your exercises in {STAGE_DIRS[args.number]}/exercises/")
+    run_dir = config.current().run_dir
+    running_before = {p.stem for p in run_dir.glob("*.json")} if run_dir.is_dir() else set()
     done = subprocess.run(
         [
             sys.executable,
@@ -98,6 +100,9 @@ def cmd_check(args: argparse.Namespace) -> None:
         cwd=config.REPO_ROOT,
         env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"},
     )
+    # A check may start a worker to run an exercise's deployment: leave running only what was running.
+    for name in {p.stem for p in run_dir.glob("*.json")} - running_before if run_dir.is_dir() else ():
+        services.stop(name)
     if done.returncode != 0:
         raise SystemExit(1)
 

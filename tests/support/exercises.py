@@ -88,14 +88,16 @@ def print_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> N
     for stage in sorted({stage for stage, _ in _results}):
         write("")
         write(f"{stage} exercises")
-        for entry in exercise_list(stage):
+        entries = exercise_list(stage)
+        width = max(len(entry["name"]) for entry in entries)
+        for entry in entries:
             outcomes = _results.get((stage, entry["name"]))
             if not outcomes:
-                write(f"  ? {entry['name']:<16} not checked (no test ran)")
+                write(f"  ? {entry['name']:<{width}} not checked (no test ran)")
             elif all(o == "passed" for o in outcomes):
-                write(f"  ✓ {entry['name']:<16} {entry['goal']}")
+                write(f"  ✓ {entry['name']:<{width}} {entry['goal']}")
             else:
-                write(f"  ✗ {entry['name']:<16} {entry['goal']}")
+                write(f"  ✗ {entry['name']:<{width}} {entry['goal']}")
                 if (stage, entry["name"]) in _reasons:
                     write(f"      why:  {_reasons[stage, entry['name']]}")
                 write(f"      hint: {entry['hint']}")
