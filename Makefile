@@ -18,7 +18,7 @@ export PYTHONUNBUFFERED := 1
 
 COURSE := $(PY) -m coursekit
 
-.PHONY: help setup lock env server ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 tour test lint bench clean
+.PHONY: help setup lock env server s3 ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 tour test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ env: $(STAMP) ## Print the exports that point your shell at the course server: e
 
 server: $(STAMP) ## Start the local Prefect server in the background (if it is not up yet)
 	@$(COURSE) server
+
+s3: $(STAMP) ## Start the local S3-compatible endpoint (moto server on loopback) and its bucket
+	@$(COURSE) s3
 
 ui: $(STAMP) ## Print the UI address (and open it where a browser exists)
 	@$(COURSE) ui

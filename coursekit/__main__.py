@@ -18,6 +18,18 @@ def cmd_server(_: argparse.Namespace) -> None:
     server.ensure_running()
 
 
+def cmd_s3(_: argparse.Namespace) -> None:
+    from coursekit import s3
+
+    settings = s3.settings()
+    if not settings.local:
+        console.say(f"COURSE_S3_ENDPOINT_URL points at {settings.where}: no local endpoint needed.")
+        return
+    s3.ensure_local_endpoint()
+    s3.ensure_bucket(settings)
+    console.ok(f"Local S3 endpoint up at {settings.endpoint_url}, bucket {settings.bucket!r}")
+
+
 def cmd_ui(_: argparse.Namespace) -> None:
     cfg = config.current()
     if not server.healthy(cfg.api_url):
@@ -120,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print shell exports for the course server").set_defaults(func=cmd_env)
     sub.add_parser("server", help="start the local Prefect server").set_defaults(func=cmd_server)
+    sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)
     sub.add_parser("stop", help="stop every process the course started").set_defaults(func=cmd_stop)

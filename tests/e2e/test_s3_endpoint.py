@@ -1,0 +1,27 @@
+"""The local S3 endpoint: a real moto server process on loopback, started, used, and stopped."""
+
+from __future__ import annotations
+
+import pytest
+
+from coursekit import s3, services
+
+pytestmark = pytest.mark.e2e
+
+
+def test_local_endpoint_starts_once_creates_the_bucket_and_stores_objects(monkeypatch):
+    monkeypatch.setenv("COURSE_S3_PORT", str(services.free_port()))
+    monkeypatch.delenv("COURSE_S3_ENDPOINT_URL", raising=False)
+    try:
+        url = s3.ensure_local_endpoint()
+        assert s3.ensure_local_endpoint() == url  # a second call finds it running
+        settings = s3.settings()
+        s3.ensure_bucket(settings)
+        s3.ensure_bucket(settings)  # idempotent
+        client = settings.client()
+        client.put_object(Bucket=settings.bucket, Key="data/hello.txt", Body=b"hello")
+        assert client.get_object(Bucket=settings.bucket, Key="data/hello.txt")["Body"].read() == b"hello"
+    finally:
+        assert services.stop(s3.SERVICE)
+    with pytest.raises(s3.S3Error, match="Nothing answers at http://127.0.0.1"):
+        s3.ensure_bucket(s3.settings())
