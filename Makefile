@@ -18,7 +18,7 @@ export PYTHONUNBUFFERED := 1
 
 COURSE := $(PY) -m coursekit
 
-.PHONY: help setup lock env server s3 ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 tour test lint bench clean
+.PHONY: help setup lock env server s3 ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 tour test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,12 @@ stage-3: $(STAMP) ## 03_deploy_local: prefect.yaml, work pools, a process worker
 
 check-3: $(STAMP) ## Check your 03_deploy_local exercises
 	@$(COURSE) check 3
+
+stage-4: $(STAMP) ## 04_deploy_s3: blocks, data, model and code in S3, a run started by an event
+	@$(COURSE) stage 4
+
+check-4: $(STAMP) ## Check your 04_deploy_s3 exercises
+	@$(COURSE) check 4
 
 tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 	@$(COURSE) tour

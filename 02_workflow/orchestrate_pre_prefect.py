@@ -37,7 +37,7 @@ def evaluate(model: Pipeline, X: pd.DataFrame, y: np.ndarray) -> float:
 
 
 def save_model(model: Pipeline) -> str:
-    target = paths.models_dir() / "trip_duration.pkl"
+    target = paths.model_file()
     with atomic_file(target) as part:  # the model and its preprocessing, in one file, never half-written
         part.write_bytes(pickle.dumps(model))
     return str(target)

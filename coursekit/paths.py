@@ -17,3 +17,8 @@ def data_dir() -> Path:
 
 def models_dir() -> Path:
     return config.current().models_dir
+
+
+def model_file() -> Path:
+    """Where the lesson-2 training flow saves its model (and lesson 4 picks it up to upload)."""
+    return models_dir() / "trip_duration.pkl"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from prefect import get_client
@@ -11,9 +13,12 @@ from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterFlowRunId,
     ArtifactFilterKey,
+    DeploymentFilter,
+    DeploymentFilterId,
     FlowFilter,
     FlowFilterName,
     FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
     FlowRunFilterParentFlowRunId,
     TaskRunFilter,
     TaskRunFilterFlowRunId,
@@ -22,7 +27,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
-from coursekit import config
+from coursekit import config, console
 
 
 @dataclass
@@ -107,12 +112,19 @@ def read_flow_run(flow_run_id: UUID | str) -> FlowRun:
 
 
 def rmse_of(flow_run_id: UUID | str) -> float | None:
-    """The RMSE a taxi-training flow run published in its taxi-model-metrics table artifact."""
+    """The RMSE a taxi-training run published in its taxi-model-metrics table artifact.
+
+    A run of a flow that calls taxi-training as a subflow (lesson 4) has it on the subflow's run.
+    """
+    flow_run_id = UUID(str(flow_run_id))
     with get_client(sync_client=True) as client:
+        children = client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[flow_run_id]))
+        )
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
                 key=ArtifactFilterKey(any_=["taxi-model-metrics"]),
-                flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(str(flow_run_id))]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id, *(child.id for child in children)]),
             )
         )
     if not artifacts:
@@ -123,3 +135,30 @@ def rmse_of(flow_run_id: UUID | str) -> float | None:
 
 def ui_link(flow_run_id: UUID | str) -> str:
     return f"{config.current().ui_url}/runs/flow-run/{flow_run_id}"
+
+
+def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float = 300) -> FlowRun:
+    """The first run of `deployment` ("flow/deployment") created after a moment, once it has ended.
+
+    For runs that something else starts: a trigger, a schedule, an automation.
+    """
+    with get_client(sync_client=True) as client:
+        deployment_id = client.read_deployment_by_name(deployment).id
+        with console.waiting(f"Waiting for a run of {deployment} to start and finish") as wait:
+            while wait.elapsed < timeout:
+                found = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                    flow_run_filter=FlowRunFilter(
+                        expected_start_time=FlowRunFilterExpectedStartTime(after_=created_after)
+                    ),
+                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                    limit=1,
+                )
+                if found and found[0].state and found[0].state.is_final():
+                    wait.done(found[0].state.name)
+                    return found[0]
+                wait.tick()
+                time.sleep(1)
+    raise TimeoutError(
+        f"No run of {deployment} ended within {timeout:.0f} s. Is a worker polling its pool? (make status)"
+    )

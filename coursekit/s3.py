@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from coursekit import config, services
+from coursekit.files import atomic_file
 
 SERVICE = "s3-endpoint"
 DEFAULT_BUCKET = "prefect-course"
@@ -116,12 +118,16 @@ def explain(error: Exception, s3: S3Settings, key: str | None = None) -> S3Error
         hint = "Start the local endpoint with `make s3`." if s3.local else "Check COURSE_S3_ENDPOINT_URL."
         return S3Error(f"Nothing answers at {s3.where}. {hint}")
     code = error.response["Error"]["Code"] if isinstance(error, ClientError) else ""
+    # A download asks for the object's head first, and a missing object answers a bare 404.
+    if code == "NoSuchKey" or (code == "404" and key):
+        return S3Error(
+            f"No object {key!r} in bucket {s3.bucket!r} at {s3.where}. "
+            "Upload it first, e.g. `python 04_deploy_s3/upload_data.py --months 2023-01 2023-02`."
+        )
     if code in ("404", "NoSuchBucket"):
         return S3Error(
             f"Bucket {s3.bucket!r} does not exist at {s3.where}. Create it, or set COURSE_S3_BUCKET to one that does."
         )
-    if code == "NoSuchKey" or (code == "404" and key):
-        return S3Error(f"No object {key!r} in bucket {s3.bucket!r} at {s3.where}. Upload it first (upload_data.py).")
     if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "ExpiredToken"):
         shown = f"…{s3.access_key_id[-4:]}" if s3.access_key_id else "(none set)"
         return S3Error(
@@ -129,3 +135,92 @@ def explain(error: Exception, s3: S3Settings, key: str | None = None) -> S3Error
             "Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (the secret is not shown here)."
         )
     return S3Error(f"S3 request to {s3.where} failed: {error}")
+
+
+# --- the course's blocks, and moving files through them --------------------------------------------
+# Lessons hold no endpoint, bucket or key: they load the S3Bucket block by name, and the block carries
+# the bucket and its AwsCredentials block (which carries the key pair and the endpoint).
+
+CREDENTIALS_BLOCK = "course-aws"  # aws-credentials/course-aws
+BUCKET_BLOCK = "course-bucket"  # s3-bucket/course-bucket
+DATA_EVENT = "course.taxi.data.uploaded"  # emitted by upload_data.py; the S3 deployment's trigger
+CODE_FOLDER = "code/taxi"  # where `prefect deploy` pushes the code of the deployment taxi_s3_code
+
+
+def month_key(month: str) -> str:
+    """The object key of a month in the bucket; the month is checked first (YYYY-MM, one TLC publishes)."""
+    from coursekit import taxi  # pandas and pyarrow: only when a month is asked for
+
+    if not isinstance(taxi.validate(month), str):
+        raise taxi.TaxiDataError(f"{month!r} is a file; the bucket holds months: give one as YYYY-MM, e.g. 2023-01.")
+    return f"data/green_tripdata_{month}.parquet"
+
+
+def model_key(train_month: str, val_month: str) -> str:
+    return f"models/{train_month}_{val_month}/trip_duration.pkl"
+
+
+def settings_of(bucket) -> S3Settings:
+    """What an S3Bucket block points at, for error messages (the secret stays inside the block)."""
+    credentials = bucket.credentials
+    endpoint = credentials.aws_client_parameters.endpoint_url if credentials.aws_client_parameters else None
+    return S3Settings(
+        endpoint_url=str(endpoint) if endpoint else None,
+        bucket=bucket.bucket_name,
+        access_key_id=getattr(credentials, "aws_access_key_id", None) or "",
+        secret_access_key="",
+        region=getattr(credentials, "region_name", None) or "us-east-1",
+        local=bool(endpoint) and str(endpoint).rstrip("/") == local_url(),
+    )
+
+
+def check_access(bucket) -> None:
+    """Fail with a clear message unless the bucket exists and the credentials may list it."""
+    where = settings_of(bucket)
+    try:
+        bucket.credentials.get_s3_client().list_objects_v2(Bucket=bucket.bucket_name, MaxKeys=1)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, where) from error
+
+
+def load_bucket(name: str = BUCKET_BLOCK):
+    """The S3Bucket block saved under `name`, or a message that says how to create it."""
+    from prefect_aws import S3Bucket
+
+    try:
+        return S3Bucket.load(name)
+    except ValueError as error:
+        if "Unable to find block document" not in str(error):
+            raise
+        raise S3Error(
+            f"There is no S3Bucket block named {name!r} on the Prefect server at {config.current().api_url}. "
+            "Create the course's blocks with `python 04_deploy_s3/create_blocks.py` (make stage-4 does)."
+        ) from None
+
+
+def download(bucket, key: str, target: Path) -> Path:
+    """Object `key` to the file `target`, which appears whole or not at all."""
+    try:
+        with atomic_file(target) as part:
+            bucket.download_object_to_path(key, part)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, settings_of(bucket), key=key) from error
+    return target
+
+
+def upload(bucket, source: Path, key: str) -> str:
+    """File `source` to object `key`. One PUT: the object appears whole or not at all."""
+    try:
+        bucket.upload_from_path(source, key)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, settings_of(bucket), key=key) from error
+    return key
+
+
+def objects(bucket, prefix: str = "") -> list[tuple[str, int]]:
+    """(key, size) of every object under `prefix`."""
+    try:
+        listed = bucket.list_objects(prefix)
+    except (ClientError, BotoCoreError) as error:
+        raise explain(error, settings_of(bucket)) from error
+    return [(entry["Key"], entry["Size"]) for entry in listed]

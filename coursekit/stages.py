@@ -6,6 +6,7 @@ Each stage prints every command before it runs it, so the learner can repeat any
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -106,7 +107,9 @@ def stage_2() -> StageResult:
 def prefect_cli(*args: str) -> None:
     """Run a `prefect` command as the learner would type it, from the top of the repository."""
     console.step(" ".join(["prefect", *args]))
-    done = subprocess.run([server.prefect_executable(), *args], cwd=config.REPO_ROOT)
+    # Wide enough that Prefect's tables (block ls, deploy) are not cut to 80 columns when piped.
+    env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "140")}
+    done = subprocess.run([server.prefect_executable(), *args], cwd=config.REPO_ROOT, env=env)
     if done.returncode != 0:
         raise StageFailed(f"`prefect {' '.join(args)}` exited with code {done.returncode} (see the output above).")
 
@@ -148,7 +151,52 @@ def stage_3() -> StageResult:
     return result
 
 
-STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3}
+def stage_4() -> StageResult:
+    from datetime import datetime, timezone
+
+    from coursekit import s3, workers
+
+    server.ensure_running()
+    run_script("04_deploy_s3/create_blocks.py")  # starts the local S3 endpoint when that is the one in use
+    prefect_cli("block", "ls")
+    workers.ensure_pool("course-pool")
+    workers.start_worker("course-pool")
+    try:
+        prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "04_deploy_s3/prefect.yaml")
+        uploaded_at = datetime.now(timezone.utc)
+        run_script("04_deploy_s3/upload_data.py", "--months", "2023-01", "2023-02")
+        # Nobody starts this run: the upload's event fires the deployment's trigger.
+        triggered = runs.wait_for_run_of("taxi-training-s3/taxi_s3_data", uploaded_at)
+        flow_run_ids = {"taxi_s3_data (trigger)": str(triggered.id)}
+        flow_run_ids["taxi_s3_code"] = workers.run_deployment_cli("taxi-training-s3/taxi_s3_code")
+    finally:
+        workers.stop_worker("course-pool")
+
+    result = StageResult(stage=4, ran="blocks, upload + event trigger, deploy --all, code from the bucket")
+    rows = []
+    for deployment, flow_run_id in flow_run_ids.items():
+        flow_run = runs.read_flow_run(flow_run_id)
+        result.states[deployment] = flow_run.state.name
+        rmse = runs.rmse_of(flow_run_id)
+        rows.append([deployment, flow_run.state.name, f"{rmse:.3f}" if rmse else "-", runs.ui_link(flow_run_id)])
+    console.step("Deployment runs")
+    console.say(console.table(["deployment", "final state", "RMSE (min)", "in the UI"], rows))
+    bucket = s3.load_bucket()
+    listed = s3.objects(bucket)
+    console.step(f"Objects in bucket {bucket.bucket_name!r}")
+    console.say(console.table(["key", "bytes"], [[key, f"{size:,}"] for key, size in listed]))
+    if any(state != "Completed" for state in result.states.values()):
+        raise StageFailed("A deployment run did not complete; open its link above for the logs.")
+    result.key_figure = f"RMSE {rows[0][2]} min on data from S3, {len(listed)} objects in the bucket"
+    ui = config.current().ui_url
+    console.say(
+        f"In the UI:\n  blocks:     {ui}/blocks\n  events:     {ui}/events\n"
+        f"  S3 report:  {ui}/artifacts/key/taxi-s3-report"
+    )
+    return result
+
+
+STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3, 4: stage_4}
 
 
 def run_stage(number: int) -> StageResult:

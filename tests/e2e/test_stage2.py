@@ -45,7 +45,7 @@ def test_cli_takes_parquet_paths_prints_rmse_last_and_saves_the_model(tmp_path):
     done = run("python", "02_workflow/orchestrate.py", "--train", str(train), "--val", str(val))
     assert done.returncode == 0, output(done)
     assert re.fullmatch(r"rmse=\d+\.\d{3}", done.stdout.strip().splitlines()[-1]), output(done)
-    assert (paths.models_dir() / "trip_duration.pkl").is_file()
+    assert paths.model_file().is_file()
     report = runs.artifact_history("taxi-model-report", limit=1)[0]
     assert "Validation RMSE" in report.data and "| prepare |" in report.data
 

@@ -1,0 +1,96 @@
+"""Lesson 4c: the taxi training flow with its data and its model in object storage.
+
+    python 04_deploy_s3/orchestrate_s3.py --train 2023-01 --val 2023-02
+
+1. loads the S3Bucket block `course-bucket` (bucket, credentials and endpoint, all in the block);
+2. downloads the two months from `data/` in the bucket (upload_data.py put them there);
+3. trains and evaluates with the lesson-2 flow, called as a subflow: one training pipeline, no copy;
+4. uploads the model to `models/TRAIN_VAL/trip_duration.pkl` in the bucket;
+5. publishes the markdown artifact `taxi-s3-report`: the RMSE, and where the data and model are.
+
+The deployments `taxi_s3_data` and `taxi_s3_code` in prefect.yaml run this flow; the second one
+fetches this very file from the bucket before each run, which the first line of its log shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.flows import load_flow_from_entrypoint
+
+from coursekit import paths, s3
+from coursekit.lesson import run
+
+TRAINING_FLOW = Path(__file__).resolve().parent.parent / "02_workflow" / "orchestrate.py"
+
+
+def training_flow():
+    """The lesson-2 flow, loaded from its file next to this one (in the repository, or in the copy a
+    worker pulled from the bucket). Calling a flow from a flow makes it a subflow: its own run, task
+    runs and artifacts, nested under this run in the UI.
+
+    Loaded when the flow runs, not when this file is imported: Prefect imports this file by its
+    entrypoint too, and in Prefect 3.8 loading an entrypoint while another one loads waits for ever.
+    """
+    return load_flow_from_entrypoint(f"{TRAINING_FLOW}:main_flow")
+
+
+# No retries here: boto3 already retries what a retry can fix (timeouts, throttling), and a missing
+# object or a refused key fails the same way every time.
+@task(name="Download month")
+def download_month(month: str, bucket_block: str) -> str:
+    bucket = s3.load_bucket(bucket_block)
+    key = s3.month_key(month)
+    target = paths.data_dir() / "from-s3" / Path(key).name  # written whole or not at all
+    return str(s3.download(bucket, key, target))
+
+
+@task(name="Upload model")
+def upload_model(train_month: str, val_month: str, bucket_block: str) -> str:
+    bucket = s3.load_bucket(bucket_block)
+    key = s3.upload(bucket, paths.model_file(), s3.model_key(train_month, val_month))
+    return f"s3://{bucket.bucket_name}/{key}"
+
+
+@flow(name="taxi-training-s3", log_prints=True)
+def main_flow_s3(
+    train_month: str = "2023-01", val_month: str = "2023-02", bucket_block: str = s3.BUCKET_BLOCK
+) -> float:
+    print(f"Flow code loaded from {Path(__file__).resolve()}")
+    data_keys = [s3.month_key(train_month), s3.month_key(val_month)]  # checks both months first
+    bucket = s3.load_bucket(bucket_block)  # a missing block fails here, before any work
+    s3.check_access(bucket)  # so does a wrong key, a missing bucket or an endpoint that is down
+
+    train_file = download_month(train_month, bucket_block)
+    val_file = download_month(val_month, bucket_block)
+    rmse = training_flow()(train_month=train_file, val_month=val_file)
+    model_uri = upload_model(train_month, val_month, bucket_block)
+
+    create_markdown_artifact(
+        key="taxi-s3-report",
+        markdown=_report(train_month, val_month, rmse, bucket.bucket_name, data_keys, model_uri),
+        description="RMSE of the model trained on data from the bucket",
+    )
+    print(f"Validation RMSE: {rmse:.3f} minutes; model uploaded to {model_uri}")
+    return rmse
+
+
+def _report(train_month: str, val_month: str, rmse: float, bucket: str, data_keys: list[str], model_uri: str) -> str:
+    data = "\n".join(f"| `s3://{bucket}/{key}` |" for key in data_keys)
+    return (
+        f"# Trip duration model, data from S3\n\n**Validation RMSE: {rmse:.2f} minutes** "
+        f"(trained on {train_month}, validated on {val_month})\n\n"
+        f"| data read |\n|---|\n{data}\n\n**Model:** `{model_uri}`\n"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", default="2023-01", help="training month (YYYY-MM), uploaded to the bucket")
+    parser.add_argument("--val", default="2023-02", help="validation month (YYYY-MM), uploaded to the bucket")
+    parser.add_argument("--bucket-block", default=s3.BUCKET_BLOCK, help="name of the S3Bucket block")
+    args = parser.parse_args()
+    print(f"rmse={run(main_flow_s3, train_month=args.train, val_month=args.val, bucket_block=args.bucket_block):.3f}")
