@@ -20,6 +20,8 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
     FlowRunFilterParentFlowRunId,
+    LogFilter,
+    LogFilterFlowRunId,
     TaskRunFilter,
     TaskRunFilterFlowRunId,
     TaskRunFilterSubFlowRuns,
@@ -162,3 +164,10 @@ def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float 
     raise TimeoutError(
         f"No run of {deployment} ended within {timeout:.0f} s. Is a worker polling its pool? (make status)"
     )
+
+
+def log_messages(flow_run_id: UUID | str) -> list[str]:
+    """The log messages of a flow run, oldest first, as the UI's Logs tab shows them."""
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(flow_run_id))])))
+    return [log.message for log in sorted(logs, key=lambda log: log.timestamp)]

@@ -151,6 +151,9 @@ def stage_3() -> StageResult:
     return result
 
 
+CODE_FROM = "Flow code loaded from "  # the first line orchestrate_s3.py logs
+
+
 def stage_4() -> StageResult:
     from datetime import datetime, timezone
 
@@ -178,9 +181,13 @@ def stage_4() -> StageResult:
         flow_run = runs.read_flow_run(flow_run_id)
         result.states[deployment] = flow_run.state.name
         rmse = runs.rmse_of(flow_run_id)
-        rows.append([deployment, flow_run.state.name, f"{rmse:.3f}" if rmse else "-", runs.ui_link(flow_run_id)])
+        # The S3 flow logs the file it was loaded from: the repository, or the worker's copy from the bucket.
+        origin = next((m.split(" from ", 1)[1] for m in runs.log_messages(flow_run_id) if m.startswith(CODE_FROM)), "?")
+        rows.append(
+            [deployment, flow_run.state.name, f"{rmse:.3f}" if rmse else "-", origin, runs.ui_link(flow_run_id)]
+        )
     console.step("Deployment runs")
-    console.say(console.table(["deployment", "final state", "RMSE (min)", "in the UI"], rows))
+    console.say(console.table(["deployment", "final state", "RMSE (min)", "flow code loaded from", "in the UI"], rows))
     bucket = s3.load_bucket()
     listed = s3.objects(bucket)
     console.step(f"Objects in bucket {bucket.bucket_name!r}")

@@ -26,10 +26,13 @@ if OWN_STATE:
         COURSE_STATE_DIR=str(_state_dir),
         COURSE_SERVER_PORT=str(services.free_port()),
         COURSE_FACTS_PORT=str(services.free_port()),
+        COURSE_S3_PORT=str(services.free_port()),
         COURSE_DATA_DIR=str(_state_dir / "data"),
         COURSE_MODELS_DIR=str(_state_dir / "models"),
     )
     os.environ.update(config.current().prefect_env())
+    for leaked in ("COURSE_S3_ENDPOINT_URL", "COURSE_S3_BUCKET"):  # a learner's real bucket stays out of tests
+        os.environ.pop(leaked, None)
 for leaked in ("CAT_FACTS_URL", "DOG_FACTS_URL"):  # a learner's override must not steer the tests
     os.environ.pop(leaked, None)
 

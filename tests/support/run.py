@@ -19,7 +19,8 @@ def run(*command: str, env: dict[str, str] | None = None, cwd=REPO_ROOT, timeout
 
 def prefect(*args: str, cwd=REPO_ROOT, timeout: float = 120):
     exe = os.path.join(os.path.dirname(sys.executable), "prefect")
-    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    wide = {**os.environ, "COLUMNS": "200"}  # Prefect's tables cut names to fit 80 columns when piped
+    return subprocess.run([exe, *args], cwd=cwd, env=wide, capture_output=True, text=True, timeout=timeout)
 
 
 def output(done: subprocess.CompletedProcess) -> str:

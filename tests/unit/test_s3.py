@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
 from coursekit import s3
+from tests.support.lessons import load_lesson
 
 
 def test_the_local_endpoint_is_the_default(monkeypatch):
@@ -58,3 +61,75 @@ def test_a_real_bucket_is_never_created_and_its_absence_is_explained():
     assert "absent-bucket" not in [
         b["Name"] for b in boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]
     ]
+
+
+# --- blocks and the helpers the lesson's flows use, against moto's in-process mock -------------------
+
+AWS = s3.S3Settings(None, "course-unit", "AKIAUNITTESTKEY0001", "unit-secret-never-shown", "us-east-1", False)
+
+
+@pytest.fixture
+def bucket():
+    """An S3Bucket block as create_blocks.py builds it, on moto's in-process mock of AWS S3."""
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=AWS.bucket)
+        _, block = load_lesson("04_deploy_s3/create_blocks.py").build_blocks(AWS)
+        yield block
+
+
+def test_blocks_carry_endpoint_bucket_and_a_secret_that_is_never_shown():
+    local = s3.S3Settings("http://127.0.0.1:9000", "b", "key-id", "the-secret", "eu-west-1", True)
+    credentials, block = load_lesson("04_deploy_s3/create_blocks.py").build_blocks(local)
+    assert block.bucket_name == "b" and block.credentials is credentials
+    assert credentials.aws_client_parameters.endpoint_url == "http://127.0.0.1:9000"
+    assert credentials.region_name == "eu-west-1"
+    assert credentials.aws_secret_access_key.get_secret_value() == "the-secret"
+    assert "the-secret" not in repr(block) and "the-secret" not in str(credentials.model_dump())
+
+
+def test_upload_and_download_round_trip_through_the_block(bucket, tmp_path):
+    source = tmp_path / "month.parquet"
+    source.write_bytes(b"PAR1 some bytes PAR1")
+    key = s3.month_key("2023-01")
+    assert s3.upload(bucket, source, key) == "data/green_tripdata_2023-01.parquet"
+    target = s3.download(bucket, key, tmp_path / "back" / "month.parquet")
+    assert target.read_bytes() == source.read_bytes()
+    assert s3.objects(bucket, "data/") == [(key, source.stat().st_size)]
+
+
+def test_a_model_goes_up_under_its_months_and_comes_back_the_same(bucket, tmp_path):
+    model = {"weights": [1.5, 2.5], "features": ["PULocationID"]}  # any picklable object stands in here
+    source = tmp_path / "trip_duration.pkl"
+    source.write_bytes(pickle.dumps(model))
+    key = s3.upload(bucket, source, s3.model_key("2023-01", "2023-02"))
+    assert key == "models/2023-01_2023-02/trip_duration.pkl"
+    assert pickle.loads(bucket.read_path(key)) == model
+
+
+def test_a_missing_object_is_named_and_nothing_is_left_behind(bucket, tmp_path):
+    with pytest.raises(s3.S3Error, match=r"No object 'data/green_tripdata_2023-03.parquet' in bucket 'course-unit'"):
+        s3.download(bucket, s3.month_key("2023-03"), tmp_path / "month.parquet")
+    assert list(tmp_path.iterdir()) == []  # no target, no *.part file
+
+
+def test_access_is_checked_before_anything_is_saved(bucket):
+    s3.check_access(bucket)  # the bucket exists: no error
+    bucket.bucket_name = "no-such-bucket"
+    with pytest.raises(s3.S3Error, match="Bucket 'no-such-bucket' does not exist at AWS S3"):
+        s3.check_access(bucket)
+
+
+@pytest.mark.parametrize(
+    ("month", "says"),
+    [("2023-13", "not a month"), ("2023-1", "not a month"), ("1999-01", "no green-taxi data for 1999-01")],
+)
+def test_month_keys_are_only_made_for_real_months(month, says):
+    with pytest.raises(ValueError, match=says):
+        s3.month_key(month)
+
+
+def test_a_file_path_is_not_a_month_in_the_bucket(tmp_path):
+    path = tmp_path / "green_tripdata_2023-01.parquet"
+    path.write_bytes(b"x")
+    with pytest.raises(ValueError, match="the bucket holds months"):
+        s3.month_key(str(path))

@@ -1,0 +1,27 @@
+"""Exercise 1: save a block of your own, then use it by name.
+
+create_blocks.py saved the credentials block `course-aws` (key pair, region, endpoint) and the bucket
+block `course-bucket`. Save another S3Bucket block, "ex1-bucket", for the bucket `save_block_and_read`
+is given, that uses the saved `course-aws`: load it, rather than building new credentials, so the bucket
+block stores a reference to it and a key changed in `course-aws` reaches every block that uses it. Then
+load your block back by its name, as a flow would, read the object `key` through it and return its text.
+Check with `make check-4`.
+"""
+
+from __future__ import annotations
+
+from coursekit import s3
+
+BLOCK_NAME = "ex1-bucket"  # s3-bucket/ex1-bucket in the UI's Blocks page
+
+
+def save_block_and_read(bucket_name: str, key: str) -> str:
+    # TODO: save S3Bucket(bucket_name=..., credentials=AwsCredentials.load("course-aws")) as BLOCK_NAME with
+    # overwrite=True (both from prefect_aws), then return S3Bucket.load(BLOCK_NAME).read_path(key) as text.
+    raise NotImplementedError("save_block_and_read does not save the block yet")
+
+
+if __name__ == "__main__":
+    settings = s3.settings()
+    settings.client().put_object(Bucket=settings.bucket, Key="exercises/hello.txt", Body=b"Hello from the bucket")
+    print(save_block_and_read(settings.bucket, "exercises/hello.txt"))

@@ -1,0 +1,36 @@
+"""Exercise 2: score a model stored in the bucket, and publish the score where the UI shows it.
+
+`score_from_bucket` loads the S3Bucket block, reads a pickled model and a month of trips through it,
+and computes the model's RMSE on that month; but the number only appears in the logs. Publish it as a
+markdown artifact with the key "s3-rmse-report", two decimals, naming the model's key and the month's
+key: the UI's Artifacts page then shows which model scored what on which data, run after run.
+Check with `make check-4`.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import pandas as pd
+from prefect import flow
+
+from coursekit import s3, trip_model
+
+
+@flow(name="s3-rmse-report", log_prints=True)
+def score_from_bucket(model_key: str, month_key: str, bucket_block: str = s3.BUCKET_BLOCK) -> float:
+    bucket = s3.load_bucket(bucket_block)
+    # Unpickling runs code from the file: load models only from a bucket you trust, such as your own.
+    model = pickle.loads(bucket.read_path(model_key))
+    trips = pd.read_parquet(io.BytesIO(bucket.read_path(month_key)))
+    X, y = trip_model.prepare(trips)
+    rmse = trip_model.rmse(model, X, y)
+    print(f"RMSE of {model_key} on {month_key}: {rmse:.2f} minutes")
+    # TODO: publish a markdown artifact with the key "s3-rmse-report": the RMSE (two decimals) and both keys.
+    return rmse
+
+
+if __name__ == "__main__":
+    # Objects that `make stage-4` puts in the bucket.
+    score_from_bucket(s3.model_key("2023-01", "2023-02"), s3.month_key("2023-02"))

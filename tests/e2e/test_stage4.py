@@ -1,0 +1,214 @@
+"""Stage 4 end to end: blocks, data, model and code in a real S3-compatible endpoint (moto's server),
+a real Prefect server, and a real process worker. No mocks."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import boto3
+import pytest
+from prefect_aws import AwsCredentials, S3Bucket
+
+from coursekit import config, s3, services
+from tests.support.lessons import load_lesson
+from tests.support.run import output, prefect, run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+
+SECRET = "wrong-secret-that-must-never-be-printed"
+
+
+@pytest.fixture(scope="module")
+def local_bucket(prefect_server: str) -> s3.S3Settings:
+    s3.ensure_local_endpoint()
+    settings = s3.settings()
+    s3.ensure_bucket(settings)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def course_blocks(local_bucket: s3.S3Settings) -> S3Bucket:
+    return load_lesson("04_deploy_s3/create_blocks.py").create_blocks()
+
+
+@pytest.fixture(scope="module")
+def guarded_endpoint(prefect_server: str):
+    """A second moto server that checks signatures, as AWS does, with one IAM user allowed everything.
+
+    The course's own local endpoint accepts any key; this one tells a wrong secret from a right one.
+    """
+    port = services.free_port()
+    name = "s3-guarded"
+    running = services.start(
+        name,
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        port=port,
+        env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"},  # three unsigned calls to create the user, then auth on
+    )
+    url = f"http://127.0.0.1:{port}"
+    services.wait_until(running, lambda: services.answers(f"{url}/moto-api/"), what="Starting a guarded S3 endpoint")
+    iam = boto3.client(
+        "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    iam.create_user(UserName="course")
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="course", PolicyName="all", PolicyDocument=json.dumps(allow_all))
+    key = iam.create_access_key(UserName="course")["AccessKey"]
+    boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    ).create_bucket(Bucket="guarded-bucket")
+    yield url, key["AccessKeyId"], key["SecretAccessKey"]
+    services.stop(name)
+
+
+def blocks_on_server() -> tuple[str | None, str | None]:
+    """The key id and bucket the saved course blocks hold now."""
+    return AwsCredentials.load(s3.CREDENTIALS_BLOCK).aws_access_key_id, S3Bucket.load(s3.BUCKET_BLOCK).bucket_name
+
+
+# --- blocks ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("local_bucket")
+def test_create_blocks_is_rerunnable_and_the_block_commands_of_the_readme_work():
+    for _ in range(2):  # the second run updates the same two blocks
+        done = run("python", "04_deploy_s3/create_blocks.py")
+        assert done.returncode == 0, output(done)
+        assert "Saved block s3-bucket/course-bucket" in done.stdout
+    listed = prefect("block", "ls")
+    assert listed.returncode == 0, output(listed)
+    assert (
+        listed.stdout.count("aws-credentials/course-aws") == 1 and listed.stdout.count("s3-bucket/course-bucket") == 1
+    )
+    assert prefect("block", "register", "-m", "prefect_aws").returncode == 0
+    types = prefect("block", "type", "ls")
+    assert "s3-bucket" in types.stdout and "aws-credentials" in types.stdout, output(types)
+    bucket = S3Bucket.load(s3.BUCKET_BLOCK)
+    assert bucket.bucket_name == s3.settings().bucket
+    assert bucket.credentials.aws_client_parameters.endpoint_url == s3.local_url()
+
+
+@pytest.mark.usefixtures("course_blocks")
+def test_wrong_credentials_are_refused_by_name_without_the_secret_and_nothing_is_saved(guarded_endpoint, monkeypatch):
+    url, key_id, _ = guarded_endpoint
+    before = blocks_on_server()
+    monkeypatch.setenv("COURSE_S3_ENDPOINT_URL", url)
+    monkeypatch.setenv("COURSE_S3_BUCKET", "guarded-bucket")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    done = run("python", "04_deploy_s3/create_blocks.py")
+    assert done.returncode == 1, output(done)
+    assert f"{url} refused the credentials (access key id …{key_id[-4:]})" in done.stderr, output(done)
+    assert SECRET not in done.stdout + done.stderr and key_id not in done.stdout + done.stderr
+    assert blocks_on_server() == before
+
+
+@pytest.mark.usefixtures("course_blocks")
+def test_right_credentials_on_a_guarded_endpoint_work_and_a_missing_bucket_is_named(guarded_endpoint, monkeypatch):
+    url, key_id, secret = guarded_endpoint
+    monkeypatch.setenv("COURSE_S3_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    create_blocks = load_lesson("04_deploy_s3/create_blocks.py")
+    monkeypatch.setenv("COURSE_S3_BUCKET", "guarded-bucket")
+    _, bucket = create_blocks.build_blocks(s3.settings())
+    s3.check_access(bucket)  # signed with the right secret: accepted
+
+    before = blocks_on_server()
+    monkeypatch.setenv("COURSE_S3_BUCKET", "no-such-bucket")
+    with pytest.raises(s3.S3Error, match=f"Bucket 'no-such-bucket' does not exist at {url}"):
+        create_blocks.create_blocks()
+    assert blocks_on_server() == before
+    names = [b["Name"] for b in s3.settings().client().list_buckets()["Buckets"]]
+    assert "no-such-bucket" not in names  # a bucket that is not local is never created
+
+
+@pytest.mark.usefixtures("course_blocks")
+def test_an_endpoint_that_is_down_is_named(monkeypatch):
+    url = f"http://127.0.0.1:{services.free_port()}"
+    monkeypatch.setenv("COURSE_S3_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
+    with pytest.raises(s3.S3Error, match=f"Nothing answers at {url}. Check COURSE_S3_ENDPOINT_URL"):
+        load_lesson("04_deploy_s3/create_blocks.py").create_blocks()
+
+
+# --- data and the S3 flow ----------------------------------------------------------------------------
+
+
+def data_keys(bucket: S3Bucket) -> list[str]:
+    return [key for key, _ in s3.objects(bucket, "data/")]
+
+
+def test_a_wrong_month_stops_the_upload_with_the_bucket_unchanged(course_blocks: S3Bucket):
+    before = data_keys(course_blocks)
+    state = load_lesson("04_deploy_s3/upload_data.py").upload_data(months=["2023-04", "2023-13"], return_state=True)
+    assert state.is_failed()
+    assert "'2023-13' is not a month" in state.message
+    assert data_keys(course_blocks) == before
+
+
+def test_a_missing_month_object_is_named_and_nothing_half_written(course_blocks: S3Bucket):
+    state = load_lesson("04_deploy_s3/orchestrate_s3.py").main_flow_s3(
+        train_month="2022-07", val_month="2022-08", return_state=True
+    )
+    assert state.is_failed()
+    assert "No object 'data/green_tripdata_2022-07.parquet' in bucket" in state.message, state.message
+    downloads = config.current().data_dir / "from-s3"
+    assert not list(downloads.glob("green_tripdata_2022-0[78]*"))  # (glob of a missing folder: nothing)
+
+
+def test_a_missing_block_says_how_to_create_it(prefect_server: str):
+    state = load_lesson("04_deploy_s3/orchestrate_s3.py").main_flow_s3(bucket_block="no-such-block", return_state=True)
+    assert state.is_failed()
+    assert "There is no S3Bucket block named 'no-such-block'" in state.message
+    assert "python 04_deploy_s3/create_blocks.py" in state.message
+
+
+def test_the_s3_flow_reads_the_bucket_trains_uploads_the_model_and_reports(course_blocks: S3Bucket):
+    upload = run("python", "04_deploy_s3/upload_data.py", "--months", "2023-01", "2023-02")
+    assert upload.returncode == 0, output(upload)
+    done = run("python", "04_deploy_s3/orchestrate_s3.py", "--train", "2023-01", "--val", "2023-02")
+    assert done.returncode == 0, output(done)
+    rmse = float(done.stdout.strip().splitlines()[-1].removeprefix("rmse="))
+    assert 0 < rmse < 20
+    model_key = s3.model_key("2023-01", "2023-02")
+    assert model_key in [key for key, _ in s3.objects(course_blocks, "models/")]
+
+    from coursekit import runs
+
+    report = runs.artifact_history("taxi-s3-report", limit=1)[0]
+    assert f"**Validation RMSE: {rmse:.2f} minutes**" in report.data
+    assert f"s3://{course_blocks.bucket_name}/{model_key}" in report.data
+    flow_run = runs.latest_flow_run("taxi-training-s3")
+    assert runs.rmse_of(flow_run.id) == pytest.approx(rmse, abs=1e-3)  # from its subflow, lesson 2's flow
+
+
+# --- the whole stage: deployments, the event trigger, code from the bucket -----------------------------
+
+
+def test_make_stage_4_end_to_end(prefect_server: str):
+    done = run("python", "-m", "coursekit", "stage", "4", timeout=600)
+    assert done.returncode == 0, output(done)
+    summary = json.loads((config.current().state_dir / "summary" / "stage-4.json").read_text())
+    assert summary["states"] == {"taxi_s3_data (trigger)": "Completed", "taxi_s3_code": "Completed"}
+    assert "objects in the bucket" in summary["key_figure"]
+
+    # The run that the upload's event started, and the run whose code came from the bucket.
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("taxi_s3_")}
+    assert str(config.REPO_ROOT / "04_deploy_s3" / "orchestrate_s3.py") in lines["taxi_s3_data"]
+    code_origin = lines["taxi_s3_code"].split()[3]
+    assert code_origin.endswith("/04_deploy_s3/orchestrate_s3.py")
+    assert not code_origin.startswith(str(config.REPO_ROOT))  # a copy pulled into the worker's empty folder
+
+    bucket = s3.load_bucket()
+    stored = [key for key, _ in s3.objects(bucket)]
+    assert "code/taxi/04_deploy_s3/orchestrate_s3.py" in stored and "code/taxi/02_workflow/orchestrate.py" in stored
+    assert not any(key.startswith(("code/taxi/.venv", "code/taxi/data", "code/taxi/tests")) for key in stored)
+    assert not any("/exercises/" in key for key in stored)
+    assert s3.model_key("2023-01", "2023-02") in stored
