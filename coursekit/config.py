@@ -88,7 +88,10 @@ def _port(name: str, default: int) -> int:
 def apply_to_environment() -> CourseConfig:
     """Point this process, and every command it starts, at the course's server (the CLI's first step)."""
     cfg = current()
-    os.environ.update(cfg.prefect_env())
+    env = cfg.prefect_env()
+    os.environ.update(env)
+    # Prefect creates its home at import, but not the folders above it: on a fresh clone it would warn.
+    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     return cfg
 
 

@@ -27,11 +27,13 @@ if OWN_STATE:
         COURSE_SERVER_PORT=str(services.free_port()),
         COURSE_FACTS_PORT=str(services.free_port()),
         COURSE_S3_PORT=str(services.free_port()),
+        COURSE_SMTP_PORT=str(services.free_port()),
         COURSE_DATA_DIR=str(_state_dir / "data"),
         COURSE_MODELS_DIR=str(_state_dir / "models"),
     )
     os.environ.update(config.current().prefect_env())
-    for leaked in ("COURSE_S3_ENDPOINT_URL", "COURSE_S3_BUCKET"):  # a learner's real bucket stays out of tests
+    # A learner's real bucket and mail server stay out of the tests.
+    for leaked in ("COURSE_S3_ENDPOINT_URL", "COURSE_S3_BUCKET", "COURSE_SMTP_SERVER", "COURSE_EMAIL_TO"):
         os.environ.pop(leaked, None)
 for leaked in ("CAT_FACTS_URL", "DOG_FACTS_URL"):  # a learner's override must not steer the tests
     os.environ.pop(leaked, None)
