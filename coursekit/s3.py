@@ -167,9 +167,9 @@ def settings_of(bucket) -> S3Settings:
     return S3Settings(
         endpoint_url=str(endpoint) if endpoint else None,
         bucket=bucket.bucket_name,
-        access_key_id=getattr(credentials, "aws_access_key_id", None) or "",
+        access_key_id=credentials.aws_access_key_id or "",
         secret_access_key="",
-        region=getattr(credentials, "region_name", None) or "us-east-1",
+        region=credentials.region_name or "us-east-1",
         local=bool(endpoint) and str(endpoint).rstrip("/") == local_url(),
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import re
 import smtplib
 import socket
 import sys
@@ -140,8 +141,6 @@ def _first_lines(message: mailbox.MaildirMessage, lines: int = 2) -> str:
         if part.get_content_maintype() == "text":
             text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
             if part.get_content_subtype() == "html":  # the prebuilt task sends HTML: strip the tags
-                import re
-
                 text = re.sub(r"<[^>]+>", " ", text)
             kept = [line.strip() for line in text.splitlines() if line.strip()]
             return " / ".join(kept[:lines])

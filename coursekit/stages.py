@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 from coursekit import config, console, facts_api, runs, server
 
@@ -114,6 +115,43 @@ def prefect_cli(*args: str) -> None:
         raise StageFailed(f"`prefect {' '.join(args)}` exited with code {done.returncode} (see the output above).")
 
 
+CODE_FROM = "Flow code loaded from "  # the first line orchestrate_s3.py logs
+
+
+def _show_deployment_runs(
+    result: StageResult, flow_run_ids: dict[str, str], *, show_code_origin: bool = False
+) -> list[str]:
+    """Print one row per deployment run and record its final state; return the RMSEs as printed."""
+    rows = []
+    for deployment, flow_run_id in flow_run_ids.items():
+        state = runs.read_flow_run(flow_run_id).state.name
+        result.states[deployment] = state
+        rmse = runs.rmse_of(flow_run_id)
+        # The S3 flow logs the file it was loaded from: the repository, or the worker's copy from the bucket.
+        origin = [_logged_after(CODE_FROM, flow_run_id)] if show_code_origin else []
+        rows.append([deployment, state, f"{rmse:.3f}" if rmse else "-", *origin, runs.ui_link(flow_run_id)])
+    headers = [
+        "deployment",
+        "final state",
+        "RMSE (min)",
+        *(["flow code loaded from"] if show_code_origin else []),
+        "in the UI",
+    ]
+    console.step("Deployment runs")
+    console.say(console.table(headers, rows))
+    return [row[2] for row in rows]
+
+
+def _logged_after(prefix: str, flow_run_id: str) -> str:
+    """The rest of the first log line of a flow run that starts with `prefix` ("?" if none does)."""
+    return next((m.removeprefix(prefix) for m in runs.log_messages(flow_run_id) if m.startswith(prefix)), "?")
+
+
+def _require_completed(result: StageResult) -> None:
+    if any(state != "Completed" for state in result.states.values()):
+        raise StageFailed("A deployment run did not complete; open its link above for the logs.")
+
+
 def stage_3() -> StageResult:
     from coursekit import automations, gitrepo, workers
 
@@ -136,27 +174,14 @@ def stage_3() -> StageResult:
         workers.stop_worker("course-pool")
 
     result = StageResult(stage=3, ran="deploy --all, 2 deployment runs by a process worker")
-    rows = []
-    for deployment, flow_run_id in flow_run_ids.items():
-        flow_run = runs.read_flow_run(flow_run_id)
-        result.states[deployment] = flow_run.state.name
-        rmse = runs.rmse_of(flow_run_id)
-        rows.append([deployment, flow_run.state.name, f"{rmse:.3f}" if rmse else "-", runs.ui_link(flow_run_id)])
-    console.step("Deployment runs")
-    console.say(console.table(["deployment", "final state", "RMSE (min)", "in the UI"], rows))
-    if any(state != "Completed" for state in result.states.values()):
-        raise StageFailed("A deployment run did not complete; open its link above for the logs.")
-    result.key_figure = f"{len(rows)} deployment runs Completed, RMSE {rows[0][2]} min"
+    rmses = _show_deployment_runs(result, flow_run_ids)
+    _require_completed(result)
+    result.key_figure = f"{len(rmses)} deployment runs Completed, RMSE {rmses[0]} min"
     console.say(f"Deployments and their schedules: {config.current().ui_url}/deployments")
     return result
 
 
-CODE_FROM = "Flow code loaded from "  # the first line orchestrate_s3.py logs
-
-
 def stage_4() -> StageResult:
-    from datetime import datetime, timezone
-
     from coursekit import s3, workers
 
     server.ensure_running()
@@ -176,25 +201,13 @@ def stage_4() -> StageResult:
         workers.stop_worker("course-pool")
 
     result = StageResult(stage=4, ran="blocks, upload + event trigger, deploy --all, code from the bucket")
-    rows = []
-    for deployment, flow_run_id in flow_run_ids.items():
-        flow_run = runs.read_flow_run(flow_run_id)
-        result.states[deployment] = flow_run.state.name
-        rmse = runs.rmse_of(flow_run_id)
-        # The S3 flow logs the file it was loaded from: the repository, or the worker's copy from the bucket.
-        origin = next((m.split(" from ", 1)[1] for m in runs.log_messages(flow_run_id) if m.startswith(CODE_FROM)), "?")
-        rows.append(
-            [deployment, flow_run.state.name, f"{rmse:.3f}" if rmse else "-", origin, runs.ui_link(flow_run_id)]
-        )
-    console.step("Deployment runs")
-    console.say(console.table(["deployment", "final state", "RMSE (min)", "flow code loaded from", "in the UI"], rows))
+    rmses = _show_deployment_runs(result, flow_run_ids, show_code_origin=True)
     bucket = s3.load_bucket()
     listed = s3.objects(bucket)
     console.step(f"Objects in bucket {bucket.bucket_name!r}")
     console.say(console.table(["key", "bytes"], [[key, f"{size:,}"] for key, size in listed]))
-    if any(state != "Completed" for state in result.states.values()):
-        raise StageFailed("A deployment run did not complete; open its link above for the logs.")
-    result.key_figure = f"RMSE {rows[0][2]} min on data from S3, {len(listed)} objects in the bucket"
+    _require_completed(result)
+    result.key_figure = f"RMSE {rmses[0]} min on data from S3, {len(listed)} objects in the bucket"
     ui = config.current().ui_url
     console.say(
         f"In the UI:\n  blocks:     {ui}/blocks\n  events:     {ui}/events\n"
