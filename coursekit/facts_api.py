@@ -105,14 +105,15 @@ def ensure_running(*, restart: bool = False) -> str:
     cfg = config.current()
     if restart:
         services.stop(SERVICE)
-    if services.status(SERVICE) is not None and services.answers(f"{cfg.facts_url}/health"):
+    running = services.status_on_port(SERVICE, cfg.facts_port, "COURSE_FACTS_PORT")
+    if running is not None and services.answers(f"{cfg.facts_url}/health"):
         return cfg.facts_url
-    if services.status(SERVICE) is None and services.port_in_use(cfg.host, cfg.facts_port):
+    if running is None and services.port_in_use(cfg.host, cfg.facts_port):
         raise services.ServiceError(
             f"Port {cfg.facts_port} on {cfg.host} is in use by a program this course did not start, so the "
             f"local facts API cannot start.\nChoose another port: export COURSE_FACTS_PORT={cfg.facts_port + 1}"
         )
-    running = services.status(SERVICE) or services.start(
+    running = running or services.start(
         SERVICE,
         [
             sys.executable,

@@ -80,7 +80,7 @@ def ensure_local_endpoint() -> str:
     """Start the local S3 endpoint unless it is up; return its URL."""
     url = local_url()
     port = int(url.rsplit(":", 1)[1])
-    running = services.status(SERVICE)
+    running = services.status_on_port(SERVICE, port, "COURSE_S3_PORT")
     if running is not None and services.answers(f"{url}/moto-api/"):
         return url
     if running is None and services.port_in_use(config.current().host, port):

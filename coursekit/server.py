@@ -27,7 +27,7 @@ def ensure_running(*, quiet: bool = False) -> str:
     Idempotent: a second call finds the running server and says so.
     """
     cfg = config.current()
-    running = services.status(NAME)
+    running = services.status_on_port(NAME, cfg.server_port, "COURSE_SERVER_PORT")
     if running is not None and healthy(cfg.api_url):
         if not quiet:
             console.ok(f"Prefect server already up at {cfg.ui_url}")

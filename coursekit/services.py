@@ -84,6 +84,20 @@ def status(name: str) -> Running | None:
     return Running(name, record["pid"], record.get("port"), Path(record["log"]))
 
 
+def status_on_port(name: str, port: int, variable: str) -> Running | None:
+    """Like `status`, but a service of the course running on another port than asked is an error.
+
+    Otherwise a changed port (COURSE_*_PORT) would wait for ever on a port nothing listens on.
+    """
+    running = status(name)
+    if running is not None and running.port is not None and running.port != port:
+        raise ServiceError(
+            f"The course's {name} is already running on port {running.port}, but {variable} asks for {port}. "
+            f"Stop it first with `make stop`, or set {variable}={running.port}."
+        )
+    return running
+
+
 def start(
     name: str,
     command: list[str],

@@ -80,7 +80,7 @@ def _greets(host: str, port: int) -> bool:
 def ensure_local_server() -> str:
     """Start the local SMTP server unless it is up; return host:port."""
     s = settings()
-    running = services.status(SERVICE)
+    running = services.status_on_port(SERVICE, s.port, "COURSE_SMTP_PORT")
     if running is not None and _greets(s.server, s.port):
         return s.where
     if running is None and services.port_in_use(s.server, s.port):

@@ -10,11 +10,15 @@ pytestmark = pytest.mark.e2e
 
 
 def test_local_endpoint_starts_once_creates_the_bucket_and_stores_objects(monkeypatch):
-    monkeypatch.setenv("COURSE_S3_PORT", str(services.free_port()))
     monkeypatch.delenv("COURSE_S3_ENDPOINT_URL", raising=False)
+    services.stop(s3.SERVICE)  # an endpoint an earlier test of this process started: this test starts its own
     try:
         url = s3.ensure_local_endpoint()
         assert s3.ensure_local_endpoint() == url  # a second call finds it running
+        with monkeypatch.context() as moved:  # asked on another port while running: said, not waited on
+            moved.setenv("COURSE_S3_PORT", str(services.free_port()))
+            with pytest.raises(services.ServiceError, match=r"already running on port \d+, but COURSE_S3_PORT"):
+                s3.ensure_local_endpoint()
         settings = s3.settings()
         s3.ensure_bucket(settings)
         s3.ensure_bucket(settings)  # idempotent
