@@ -21,6 +21,11 @@ class CourseConfig:
     state_dir: Path
     data_dir: Path
     models_dir: Path
+    postgres_port: int = 5433
+    # Opt-in: "user:password" that the course's server asks for (and every course process sends).
+    server_auth: str | None = None
+    # Opt-in: the server's database instead of SQLite in PREFECT_HOME (`python -m coursekit.postgres` prints one).
+    database_url: str | None = None
 
     @property
     def prefect_home(self) -> Path:
@@ -54,7 +59,7 @@ class CourseConfig:
 
     def prefect_env(self) -> dict[str, str]:
         """The variables that point every Prefect command and flow at the course's server."""
-        return {
+        env = {
             "COURSE_ROOT": str(REPO_ROOT),  # prefect.yaml files point pull steps at lesson folders with it
             "COURSE_GIT_URL": self.git_url,
             # Absolute, so code that a worker runs from elsewhere (a git clone, a bucket) shares them.
@@ -72,6 +77,13 @@ class CourseConfig:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
         }
+        if self.server_auth:
+            env["PREFECT_SERVER_API_AUTH_STRING"] = self.server_auth  # the server asks for it...
+            env["PREFECT_API_AUTH_STRING"] = self.server_auth  # ...and every client, worker and flow run sends it
+        if self.database_url:
+            # The current name of the setting; PREFECT_API_DATABASE_CONNECTION_URL is its older alias.
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.database_url
+        return env
 
 
 def _port(name: str, default: int) -> int:
@@ -103,8 +115,20 @@ def current() -> CourseConfig:
         state_dir=_folder("COURSE_STATE_DIR", ".course"),
         data_dir=_folder("COURSE_DATA_DIR", "data"),
         models_dir=_folder("COURSE_MODELS_DIR", "models"),
+        postgres_port=_port("COURSE_POSTGRES_PORT", 5433),
+        # An empty value means "not set": an empty auth string would still switch the server's login on.
+        server_auth=os.environ.get("COURSE_SERVER_AUTH") or None,
+        database_url=os.environ.get("COURSE_DATABASE_URL") or None,
     )
 
 
 def _folder(variable: str, default: str) -> Path:
     return Path(os.environ.get(variable, REPO_ROOT / default)).resolve()
+
+
+def shown(path: Path) -> str:
+    """A path as a learner would type it: relative to the top of the repository when it is inside it."""
+    try:
+        return str(Path(path).relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

@@ -3,10 +3,15 @@ repo-local PREFECT_HOME so the learner's own Prefect profile and database are ne
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import sys
 from pathlib import Path
 
-from coursekit import config, console, services
+import psutil
+import requests
+
+from coursekit import config, console, postgres, services
 
 NAME = "prefect-server"
 
@@ -29,6 +34,7 @@ def ensure_running(*, quiet: bool = False) -> str:
     cfg = config.current()
     running = services.status_on_port(NAME, cfg.server_port, "COURSE_SERVER_PORT")
     if running is not None and healthy(cfg.api_url):
+        _check_it_is_the_server_asked_for(cfg, running)
         if not quiet:
             console.ok(f"Prefect server already up at {cfg.ui_url}")
         return cfg.api_url
@@ -41,6 +47,7 @@ def ensure_running(*, quiet: bool = False) -> str:
             f"or `export COURSE_SERVER_PORT={cfg.server_port + 1}` for every command in this shell."
         )
     if running is None:
+        postgres.check_database(cfg)
         cfg.prefect_home.mkdir(parents=True, exist_ok=True)
         running = services.start(
             NAME,
@@ -51,19 +58,54 @@ def ensure_running(*, quiet: bool = False) -> str:
     services.wait_until(
         running,
         lambda: healthy(cfg.api_url),
-        what=f"Waiting for the Prefect server on {cfg.ui_url} (log: {_short(running.log)})",
+        what=f"Waiting for the Prefect server on {cfg.ui_url} (log: {config.shown(running.log)})",
     )
     if not quiet:
         console.ok(f"Prefect server up. Open the UI at {cfg.ui_url}")
     return cfg.api_url
 
 
+def login_refused(cfg: config.CourseConfig) -> bool:
+    """True when the server answers but refuses the course's login (COURSE_SERVER_AUTH, or none).
+
+    /api/health answers without a login (PREFECT_SERVER_API_AUTH_STRING exempts GET /health and /ready),
+    so `healthy` alone cannot tell.
+    """
+    headers = {}
+    if cfg.server_auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(cfg.server_auth.encode()).decode()
+    try:
+        return requests.get(f"{cfg.api_url}/admin/version", headers=headers, timeout=5).status_code == 401
+    except requests.RequestException:
+        return False
+
+
+def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: services.Running) -> None:
+    """A server started earlier with another login or database than this shell asks for: say so, now."""
+    if login_refused(cfg):
+        if cfg.server_auth:
+            user = cfg.server_auth.split(":", 1)[0]
+            problem = f"refused the login in COURSE_SERVER_AUTH (user {user!r})"
+        else:
+            problem = "asks for a login, and COURSE_SERVER_AUTH is not set"
+        raise services.ServiceError(
+            f"The Prefect server at {cfg.ui_url} {problem}.\n"
+            "Set COURSE_SERVER_AUTH to the user:password the server was started with "
+            "(export COURSE_SERVER_AUTH=user:password),\n"
+            "or restart the server with this shell's settings: make stop && make server"
+        )
+    with contextlib.suppress(psutil.Error):
+        theirs = psutil.Process(running.pid).environ().get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
+        if theirs != cfg.database_url:
+            raise services.ServiceError(
+                f"The course's Prefect server runs on {_database(theirs)}, but COURSE_DATABASE_URL asks for "
+                f"{_database(cfg.database_url)}.\nRestart it with this shell's settings: make stop && make server"
+            )
+
+
+def _database(url: str | None) -> str:
+    return "SQLite in PREFECT_HOME" if url is None else postgres.hide_password(url)
+
+
 def stop() -> bool:
     return services.stop(NAME)
-
-
-def _short(path: Path) -> str:
-    try:
-        return str(path.relative_to(config.REPO_ROOT))
-    except ValueError:
-        return str(path)

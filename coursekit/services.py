@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -61,6 +62,13 @@ def _pidfile(name: str) -> Path:
     return config.current().run_dir / f"{name}.json"
 
 
+def as_user(user: str | None) -> dict:
+    """subprocess keyword arguments that run a command as `user`, with that user's group and no other."""
+    if user is None:
+        return {}
+    return {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []}
+
+
 def _alive(record: dict) -> psutil.Process | None:
     try:
         proc = psutil.Process(record["pid"])
@@ -105,8 +113,12 @@ def start(
     port: int | None = None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    user: str | None = None,
 ) -> Running:
-    """Start `command` in the background, logging to `.course/logs/<name>.log`."""
+    """Start `command` in the background, logging to `.course/logs/<name>.log`.
+
+    `user`: run it as that system user (only root can): PostgreSQL, for one, refuses to run as root.
+    """
     cfg = config.current()
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
@@ -120,6 +132,7 @@ def start(
             env={**os.environ, **(env or {})},
             cwd=cwd,
             start_new_session=True,  # its own process group: stop() ends its children too
+            **as_user(user),
         )
     record = {
         "pid": proc.pid,

@@ -32,8 +32,15 @@ if OWN_STATE:
         COURSE_MODELS_DIR=str(_state_dir / "models"),
     )
     os.environ.update(config.current().prefect_env())
-    # A learner's real bucket and mail server stay out of the tests.
-    for leaked in ("COURSE_S3_ENDPOINT_URL", "COURSE_S3_BUCKET", "COURSE_SMTP_SERVER", "COURSE_EMAIL_TO"):
+    # A learner's real bucket, mail server, database and login stay out of the tests.
+    for leaked in (
+        "COURSE_S3_ENDPOINT_URL",
+        "COURSE_S3_BUCKET",
+        "COURSE_SMTP_SERVER",
+        "COURSE_EMAIL_TO",
+        "COURSE_DATABASE_URL",
+        "COURSE_SERVER_AUTH",
+    ):
         os.environ.pop(leaked, None)
 for leaked in ("CAT_FACTS_URL", "DOG_FACTS_URL"):  # a learner's override must not steer the tests
     os.environ.pop(leaked, None)
