@@ -18,7 +18,10 @@ export PYTHONUNBUFFERED := 1
 
 COURSE := $(PY) -m coursekit
 
-.PHONY: help setup lock env server s3 ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 tour test lint bench clean
+# make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
+TARGET ?= local
+
+.PHONY: help setup lock env server s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +54,9 @@ server: $(STAMP) ## Start the local Prefect server in the background (if it is n
 
 s3: $(STAMP) ## Start the local S3-compatible endpoint (moto server on loopback) and its bucket
 	@$(COURSE) s3
+
+postgres: $(STAMP) ## Start the course's PostgreSQL (lesson 5) and print the COURSE_DATABASE_URL to export
+	@$(PY) -m coursekit.postgres
 
 ui: $(STAMP) ## Print the UI address (and open it where a browser exists)
 	@$(COURSE) ui
@@ -86,6 +92,12 @@ stage-4: $(STAMP) ## 04_deploy_s3: blocks, data, model and code in S3, a run sta
 
 check-4: $(STAMP) ## Check your 04_deploy_s3 exercises
 	@$(COURSE) check 4
+
+stage-5: $(STAMP) ## 05_cloud: email hooks + automation, two workers on one pool, a Dask sweep (TARGET=cloud: Prefect Cloud)
+	@COURSE_TARGET=$(TARGET) $(COURSE) stage 5
+
+check-5: $(STAMP) ## Check your 05_cloud exercises
+	@$(COURSE) check 5
 
 tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 	@$(COURSE) tour

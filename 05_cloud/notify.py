@@ -29,7 +29,7 @@ async def email_the_outcome(flow, flow_run, state) -> None:
     settings = smtp.settings()
     link = f"{config.current().ui_url}/runs/flow-run/{flow_run.id}"
     await email_send_message(
-        subject=f"Flow run {flow_run.name} of {flow.name}: {state.name}",
+        subject=f"[hook] {flow.name} run {flow_run.name}: {state.name}",
         msg=f"<p>{flow.name} run {flow_run.name} ended {state.name}: {state.message or ''}</p><p>{link}</p>",
         email_server_credentials=await EmailServerCredentials.aload(smtp.EMAIL_BLOCK),
         email_from=settings.email_from,

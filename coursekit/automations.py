@@ -26,3 +26,12 @@ def apply(relative_path: str) -> str:
             client.create_automation(automation)
             console.ok(f"Created automation {automation.name!r} from {relative_path}")
     return automation.name
+
+
+def delete(name: str) -> int:
+    """Delete every automation called `name`; return how many there were."""
+    with get_client(sync_client=True) as client:
+        existing = client.read_automations_by_name(name)
+        for automation in existing:
+            client.delete_automation(automation.id)
+    return len(existing)

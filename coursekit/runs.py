@@ -171,3 +171,44 @@ def log_messages(flow_run_id: UUID | str) -> list[str]:
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(str(flow_run_id))])))
     return [log.message for log in sorted(logs, key=lambda log: log.timestamp)]
+
+
+def worker_of(flow_run_id: UUID | str, *, timeout: float = 20) -> str:
+    """The name of the worker that submitted a flow run, from the event the worker emits ("?" if none).
+
+    Workers report `prefect.worker.submitted-flow-run` with the run as a related resource; the server
+    stores the event a moment after the run has started.
+    """
+    from prefect.events.filters import EventAnyResourceFilter, EventFilter, EventNameFilter
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_events(
+                filter=EventFilter(
+                    event=EventNameFilter(name=["prefect.worker.submitted-flow-run"]),
+                    any_resource=EventAnyResourceFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+                ),
+                limit=1,
+            )
+            if page.events:
+                return page.events[0].resource.get("prefect.resource.name", "?")
+            if time.monotonic() > deadline:
+                return "?"
+            time.sleep(0.5)
+
+
+def automation_failures(name: str, since: datetime) -> list[str]:
+    """Why the actions of automation `name` failed since a moment (the server's own words), newest first."""
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+
+    with get_client(sync_client=True) as client:
+        page = client.read_events(
+            filter=EventFilter(
+                event=EventNameFilter(name=["prefect.automation.action.failed"]),
+                occurred=EventOccurredFilter(since=since),
+                resource=EventResourceFilter(labels={"prefect.resource.name": [name]}),
+            ),
+            limit=10,
+        )
+    return [str(event.payload.get("reason", "?")) for event in page.events]

@@ -118,13 +118,15 @@ class Received:
     first_lines: str
 
 
-def received() -> list[Received]:
-    """Every message the local server has filed, oldest first."""
+def received(since: float | None = None) -> list[Received]:
+    """The messages the local server has filed (those delivered at or after `since`, a Unix time), oldest first."""
     folder = mail_dir()
     if not (folder / "cur").is_dir() and not (folder / "new").is_dir():
         return []
     box = mailbox.Maildir(folder, create=False)
     messages = sorted(box, key=lambda m: m.get_date())
+    if since is not None:
+        messages = [m for m in messages if m.get_date() >= since]
     return [
         Received(
             sender=str(message.get("From", "")),

@@ -37,24 +37,38 @@ def service_name(pool: str, index: int = 1) -> str:
     return f"worker-{pool}-{index}"
 
 
-def start_worker(pool: str, index: int = 1, *, env: dict[str, str] | None = None) -> services.Running:
+def start_worker(
+    pool: str, index: int = 1, *, env: dict[str, str] | None = None, limit: int | None = None
+) -> services.Running:
     """`prefect worker start -p POOL --type process` in the background; returns once it polls the pool."""
-    name = service_name(pool, index)
-    running = services.status(name)
-    if running is None:
-        running = services.start(
-            name,
-            [prefect_executable(), "worker", "start", "--pool", pool, "--type", "process", "--name", name],
-            env=env,
-            cwd=config.REPO_ROOT,
+    return start_workers(pool, count=1, first=index, env=env, limit=limit)[0]
+
+
+def start_workers(
+    pool: str, count: int, *, first: int = 1, env: dict[str, str] | None = None, limit: int | None = None
+) -> list[services.Running]:
+    """Several workers on one pool, started together (each takes seconds to import Prefect).
+
+    `limit` caps the runs each worker has in flight (`--limit`), so a worker leaves the rest to the others.
+    """
+    started = []
+    for index in range(first, first + count):
+        name = service_name(pool, index)
+        running = services.status(name)
+        if running is None:
+            command = [prefect_executable(), "worker", "start", "--pool", pool, "--type", "process", "--name", name]
+            if limit is not None:
+                command += ["--limit", str(limit)]
+            running = services.start(name, command, env=env, cwd=config.REPO_ROOT)
+        started.append(running)
+    for running in started:
+        services.wait_until(
+            running,
+            lambda running=running: "started!" in running.log.read_text(errors="replace"),
+            what=f"Starting worker {running.name} on pool {pool!r}",
+            timeout=60,
         )
-    services.wait_until(
-        running,
-        lambda: "started!" in running.log.read_text(errors="replace"),
-        what=f"Starting worker {name} on pool {pool!r}",
-        timeout=60,
-    )
-    return running
+    return started
 
 
 def stop_worker(pool: str, index: int = 1) -> bool:

@@ -41,12 +41,14 @@ def test_a_completed_and_a_failed_run_each_send_an_email():
     completed = notify.notified_training(train_month="2023-01", val_month="2023-02", return_state=True)
     assert completed.is_completed(), completed.message
     name = runs.read_flow_run(completed.state_details.flow_run_id).name
-    mail = wait_for_mail(f"Flow run {name} of notified-training: Completed")
+    mail = wait_for_mail(f"[hook] notified-training run {name}: Completed")
     assert mail.sender == smtp.settings().email_from and mail.to == smtp.settings().email_to
 
     failed = notify.notified_training(train_month="2023-01", val_month="2023-13", return_state=True)
     assert failed.is_failed()
-    mail = wait_for_mail("of notified-training: Failed")
+    mail = wait_for_mail(
+        f"[hook] notified-training run {runs.read_flow_run(failed.state_details.flow_run_id).name}: Failed"
+    )
     assert "'2023-13' is not a month" in mail.first_lines
     assert f"/runs/flow-run/{failed.state_details.flow_run_id}" in mail.first_lines
 

@@ -1,0 +1,54 @@
+"""What `make stage-N` and `make tour` run: the lesson scripts, exactly as a learner would type them,
+then a summary. Each stage prints every command before it runs it, so the learner can repeat any step
+by hand. One module per stage; common.py has what they share."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+
+from coursekit import config, console
+from coursekit.stages.common import StageFailed, StageResult
+from coursekit.stages.stage1 import stage_1
+from coursekit.stages.stage2 import stage_2
+from coursekit.stages.stage3 import stage_3
+from coursekit.stages.stage4 import stage_4
+from coursekit.stages.stage5 import stage_5
+
+__all__ = ["STAGES", "StageFailed", "StageResult", "run_stage", "tour"]
+
+STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3, 4: stage_4, 5: stage_5}
+
+
+def run_stage(number: int) -> StageResult:
+    if number not in STAGES:
+        raise StageFailed(f"There is no stage {number}; the stages are {', '.join(map(str, STAGES))}.")
+    started = time.monotonic()
+    result = STAGES[number]()
+    result.seconds = round(time.monotonic() - started, 1)
+    summary_dir = config.current().state_dir / "summary"
+    summary_dir.mkdir(parents=True, exist_ok=True)
+    (summary_dir / f"stage-{number}.json").write_text(json.dumps(asdict(result), indent=2))
+    return result
+
+
+def tour() -> list[StageResult]:
+    """Every stage in order, then one table: what ran, how it ended, its key figure, how long it took."""
+    results = []
+    for number in STAGES:
+        console.step(f"Stage {number}")
+        results.append(run_stage(number))
+    console.step("Tour summary")
+    console.say(
+        console.table(
+            ["stage", "what ran", "final states", "key figure", "time"],
+            [
+                [str(r.stage), r.ran, ", ".join(sorted(set(r.states.values()))), r.key_figure, f"{r.seconds:.0f} s"]
+                for r in results
+            ],
+        )
+    )
+    console.say(f"\nEvery run is in the UI: {config.current().ui_url}/runs  (make stop ends the course's processes)")
+    return results

@@ -1,0 +1,41 @@
+"""make stage-4: blocks, data uploaded to S3 firing a deployment trigger, and code pulled from the bucket."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from coursekit import config, console, runs, s3, server, workers
+from coursekit.stages.common import StageResult, prefect_cli, require_completed, run_script, show_deployment_runs
+
+
+def stage_4() -> StageResult:
+    server.ensure_running()
+    run_script("04_deploy_s3/create_blocks.py")  # starts the local S3 endpoint when that is the one in use
+    prefect_cli("block", "ls")
+    workers.ensure_pool("course-pool")
+    workers.start_worker("course-pool")
+    try:
+        prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "04_deploy_s3/prefect.yaml")
+        uploaded_at = datetime.now(timezone.utc)
+        run_script("04_deploy_s3/upload_data.py", "--months", "2023-01", "2023-02")
+        # Nobody starts this run: the upload's event fires the deployment's trigger.
+        triggered = runs.wait_for_run_of("taxi-training-s3/taxi_s3_data", uploaded_at)
+        flow_run_ids = {"taxi_s3_data (trigger)": str(triggered.id)}
+        flow_run_ids["taxi_s3_code"] = workers.run_deployment_cli("taxi-training-s3/taxi_s3_code")
+    finally:
+        workers.stop_worker("course-pool")
+
+    result = StageResult(stage=4, ran="blocks, upload + event trigger, deploy --all, code from the bucket")
+    rmses = show_deployment_runs(result, flow_run_ids, show_code_origin=True)
+    bucket = s3.load_bucket()
+    listed = s3.objects(bucket)
+    console.step(f"Objects in bucket {bucket.bucket_name!r}")
+    console.say(console.table(["key", "bytes"], [[key, f"{size:,}"] for key, size in listed]))
+    require_completed(result)
+    result.key_figure = f"RMSE {rmses[0]} min on data from S3, {len(listed)} objects in the bucket"
+    ui = config.current().ui_url
+    console.say(
+        f"In the UI:\n  blocks:     {ui}/blocks\n  events:     {ui}/events\n"
+        f"  S3 report:  {ui}/artifacts/key/taxi-s3-report"
+    )
+    return result

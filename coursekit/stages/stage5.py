@@ -1,0 +1,174 @@
+"""make stage-5: emails from hooks and from an automation, runs shared by two workers, a sweep on Dask.
+
+`make stage-5 TARGET=cloud` with PREFECT_API_KEY set deploys to Prefect Cloud instead (coursekit/cloud.py);
+without a key it says what that would do and runs this local path.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+import time
+from datetime import datetime, timezone
+
+from prefect import get_client
+from prefect.deployments import run_deployment
+
+from coursekit import automations, cloud, config, console, runs, server, smtp, workers
+from coursekit.stages.common import (
+    StageFailed,
+    StageResult,
+    logged_after,
+    prefect_cli,
+    run_script,
+    show_deployment_runs,
+)
+
+AUTOMATION_FILE = "05_cloud/email-on-run-end.yaml"
+SCALE_POOL = "course-scale"
+EXPECTED_MAILS = 4  # hooks and automation, each for one completed and one failed run
+
+
+def stage_5() -> StageResult:
+    target = os.environ.get("COURSE_TARGET", "local")
+    if target not in ("local", "cloud"):
+        raise StageFailed(f"TARGET={target!r}: use TARGET=local (the default) or TARGET=cloud.")
+    if target == "cloud" and os.environ.get("PREFECT_API_KEY"):
+        return _on_cloud()
+    if target == "cloud":
+        console.warn("PREFECT_API_KEY is not set, so nothing goes to Prefect Cloud.")
+    console.say(cloud.WHAT_IT_WOULD_DO)
+
+    started = time.time()
+    server.ensure_running()
+    run_script("05_cloud/create_email_block.py")  # starts the local SMTP server when that is the one in use
+    workers.ensure_pool("course-pool")
+    workers.ensure_pool(SCALE_POOL)
+    workers.start_worker("course-pool")
+    workers.start_workers(SCALE_POOL, count=2, limit=1)
+    try:
+        prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "05_cloud/prefect.yaml")
+        apply_automation()
+        result = StageResult(stage=5, ran="email hooks + automation, 2 workers on one pool, Dask sweep")
+        runs_ = {
+            "notified-local": workers.run_deployment_cli("notified-training/notified-local"),
+            "notified-local (bad month)": workers.run_deployment_cli(
+                "notified-training/notified-local", "val_month=2023-13"
+            ),
+        }
+        show_deployment_runs(result, runs_)
+        if result.states != {"notified-local": "Completed", "notified-local (bad month)": "Failed"}:
+            raise StageFailed(f"Expected one Completed and one Failed run, got {result.states}; see the links above.")
+        console.ok("The second run failed on purpose (2023-13 is not a month): its email says why.")
+        shared = share_runs(result)
+        run_script("05_cloud/sweep.py")
+        mails = wait_for_mail(since=started)
+    finally:
+        workers.stop_worker("course-pool")
+        for index in (1, 2):
+            workers.stop_worker(SCALE_POOL, index)
+
+    result.key_figure = (
+        f"{len(mails)} emails received, {len(shared)} runs shared by {len(set(shared.values()))} workers"
+    )
+    ui = config.current().ui_url
+    console.say(
+        f"In the UI:\n  automations:  {ui}/automations\n  work pools:   {ui}/work-pools\n"
+        f"  sweep table:  {ui}/artifacts/key/taxi-sweep"
+    )
+    return result
+
+
+def apply_automation() -> None:
+    """Fill the send-email deployment's id into a copy of the automation file, and create it from that file.
+
+    Deleted first when it exists: `prefect automation create` always adds one, and two would send two emails.
+    """
+    with get_client(sync_client=True) as client:
+        deployment_id = client.read_deployment_by_name("send-email/course-email").id
+    source = config.REPO_ROOT / AUTOMATION_FILE
+    rendered = config.current().state_dir / "automations" / source.name
+    rendered.parent.mkdir(parents=True, exist_ok=True)
+    rendered.write_text(
+        string.Template(source.read_text()).safe_substitute(
+            SEND_EMAIL_DEPLOYMENT_ID=deployment_id, COURSE_UI_URL=config.current().ui_url
+        )
+    )
+    console.step(f"Filled in the id of send-email/course-email ({deployment_id}): {config.shown(rendered)}")
+    if automations.delete("email-on-run-end"):
+        console.say("(replaced the automation of the last run)")
+    prefect_cli("automation", "create", "--from-file", config.shown(rendered))
+
+
+def share_runs(result: StageResult) -> dict[str, str]:
+    """Start four runs at once on the pool that two workers poll; return which worker ran each week."""
+    console.step(f"Four runs of score-week/weekly at once, on pool {SCALE_POOL!r} with two workers (--limit 1 each)")
+    flow_runs = {
+        week: run_deployment("score-week/weekly", parameters={"week": week}, timeout=0) for week in (1, 2, 3, 4)
+    }
+    with console.waiting("Waiting for the four runs to finish") as wait:
+        while wait.elapsed < 300:
+            states = [runs.read_flow_run(fr.id).state for fr in flow_runs.values()]
+            if all(state and state.is_final() for state in states):
+                wait.done(", ".join(sorted({s.name for s in states})))
+                break
+            wait.tick()
+            time.sleep(1)
+        else:
+            raise StageFailed("The score-week runs did not finish in 300 s. Are the workers up? (make status)")
+    rows, shared = [], {}
+    for week, flow_run in flow_runs.items():
+        final = runs.read_flow_run(flow_run.id)
+        worker = shared[f"week {week}"] = runs.worker_of(flow_run.id)
+        result.states[f"score-week {week}"] = final.state.name
+        scored = logged_after(f"2023-02 week {week} ", str(flow_run.id))  # the line score_week.py prints
+        rows.append([f"week {week}", final.state.name, worker, scored, runs.ui_link(flow_run.id)])
+    console.say(console.table(["run", "final state", "worker", "logged", "in the UI"], rows))
+    if any(row[1] != "Completed" for row in rows):
+        raise StageFailed("A score-week run did not complete; open its link above for the logs.")
+    return shared
+
+
+def wait_for_mail(since: float, timeout: float = 120) -> list[smtp.Received]:
+    """The emails this stage sent, once all have arrived (the automation's go through a worker)."""
+    settings = smtp.settings()
+    if not settings.local:
+        console.say(f"The emails went to {settings.email_to} through {settings.where}: look in that mailbox.")
+        return []
+    with console.waiting(f"Waiting for {EXPECTED_MAILS} emails at the local SMTP server") as wait:
+        while wait.elapsed < timeout and len(smtp.received(since)) < EXPECTED_MAILS:
+            wait.tick()
+            time.sleep(1)
+        mails = smtp.received(since)
+        wait.done(f"{len(mails)} received")
+    console.step(f"Emails received at {settings.where} (Maildir {config.shown(smtp.mail_dir())})")
+    console.say(
+        console.table(["from", "subject", "first lines"], [[m.sender, m.subject, m.first_lines[:90]] for m in mails])
+    )
+    if len(mails) < EXPECTED_MAILS:
+        why = runs.automation_failures("email-on-run-end", datetime.fromtimestamp(since, timezone.utc))
+        raise StageFailed(
+            f"Only {len(mails)} of {EXPECTED_MAILS} emails arrived within {timeout:.0f} s. "
+            + (
+                f"The automation email-on-run-end could not run send-email: {why[0]}"
+                + (" (a {{ }} template in its parameters does not render)" if "Jinja" in why[0] else "")
+                if why
+                else "The automation's emails are sent by send-email/course-email runs: look for them (and their "
+                "logs) under Runs in the UI."
+            )
+        )
+    return mails
+
+
+def _on_cloud() -> StageResult:
+    started = time.monotonic()
+    state = cloud.deploy()
+    result = StageResult(
+        stage=5, ran=f"cloud login, deploy to managed pool {cloud.POOL}", states={cloud.DEPLOYMENT: state}
+    )
+    result.key_figure = f"{cloud.DEPLOYMENT} {state} on Prefect Cloud in {time.monotonic() - started:.0f} s"
+    if state != "Completed":
+        raise StageFailed(
+            f"The run of {cloud.DEPLOYMENT} on Prefect Cloud ended {state}; see its logs in the Cloud UI."
+        )
+    return result

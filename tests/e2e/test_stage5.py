@@ -1,0 +1,118 @@
+"""Stage 5 end to end: `make stage-5` on a real server, real workers and a real SMTP server; and the
+parts of the Cloud path that can be checked without a Prefect Cloud account."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+from prefect.flows import load_flow_from_entrypoint
+
+from coursekit import cloud, config, services, smtp
+from tests.support.run import output, run
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_make_stage_5_end_to_end_and_the_cloud_target_without_a_key(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_KEY", raising=False)
+    monkeypatch.setenv("COURSE_TARGET", "cloud")  # what `make stage-5 TARGET=cloud` sets
+    done = run("python", "-m", "coursekit", "stage", "5", timeout=900)
+    assert done.returncode == 0, output(done)
+    assert "PREFECT_API_KEY is not set, so nothing goes to Prefect Cloud" in done.stdout
+    assert "prefect --profile course-cloud cloud login" in done.stdout  # what the cloud path would have done
+
+    summary = json.loads((config.current().state_dir / "summary" / "stage-5.json").read_text())
+    assert summary["states"]["notified-local"] == "Completed"
+    assert summary["states"]["notified-local (bad month)"] == "Failed"
+    assert [summary["states"][f"score-week {week}"] for week in (1, 2, 3, 4)] == ["Completed"] * 4
+
+    # The four weeks were shared: each of the two workers ran at least one.
+    week_rows = [line for line in done.stdout.splitlines() if re.match(r"week [1-4] ", line)]
+    assert len(week_rows) == 4, done.stdout
+    assert {re.search(r"worker-course-scale-\d", row).group() for row in week_rows} == {
+        "worker-course-scale-1",
+        "worker-course-scale-2",
+    }
+
+    # Delivered to the SMTP server process: a hook and the automation, for each of the two runs.
+    subjects = [m.subject for m in smtp.received()]
+    for source in ("[hook]", "[automation]"):
+        for state in ("Completed", "Failed"):
+            assert any(s.startswith(f"{source} notified-training run") and s.endswith(state) for s in subjects), (
+                f"no {source} email for a {state} run; received {subjects}"
+            )
+    failed = next(m for m in smtp.received() if m.subject.startswith("[automation]") and m.subject.endswith("Failed"))
+    assert "'2023-13' is not a month" in failed.first_lines  # the state message, rendered by the server
+
+    # Applying the automation again (as a second make stage-5 does) replaces it: one, not one per run.
+    from prefect import get_client
+
+    from coursekit.stages import stage5
+
+    stage5.apply_automation()
+    with get_client(sync_client=True) as client:
+        assert len(client.read_automations_by_name("email-on-run-end")) == 1
+
+
+def test_make_passes_target_to_the_stage():
+    dry = subprocess.run(
+        ["make", "-n", "stage-5", "TARGET=cloud"], cwd=config.REPO_ROOT, capture_output=True, text=True
+    )
+    assert "COURSE_TARGET=cloud" in dry.stdout and "stage 5" in dry.stdout, dry.stdout + dry.stderr
+
+
+def test_an_unknown_target_is_named(prefect_server: str):
+    done = run("python", "-m", "coursekit", "stage", "5", env={"COURSE_TARGET": "aws"})
+    assert done.returncode != 0
+    assert "TARGET='aws': use TARGET=local (the default) or TARGET=cloud." in done.stdout + done.stderr
+
+
+def test_the_cloud_path_names_every_missing_variable(monkeypatch):
+    for name in ("PREFECT_API_KEY", "COURSE_CLOUD_WORKSPACE", "COURSE_CLOUD_GIT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_API_KEY", "pnu_not-a-real-key")
+    with pytest.raises(cloud.CloudError) as refused:
+        cloud.requirements()
+    assert "COURSE_CLOUD_WORKSPACE" in str(refused.value) and "COURSE_CLOUD_GIT_URL" in str(refused.value)
+    assert "PREFECT_API_KEY:" not in str(refused.value)
+
+    monkeypatch.setenv("COURSE_CLOUD_GIT_URL", "https://example.org/course.git")
+    monkeypatch.setenv("COURSE_CLOUD_WORKSPACE", "just-an-account")
+    with pytest.raises(cloud.CloudError, match="is not ACCOUNT/WORKSPACE"):
+        cloud.requirements()
+
+
+def test_an_unreachable_cloud_is_a_clear_error_and_the_key_is_never_printed(monkeypatch, capfd):
+    key = "pnu_this-key-must-never-be-printed"
+    monkeypatch.setenv("PREFECT_API_KEY", key)
+    monkeypatch.setenv("COURSE_CLOUD_WORKSPACE", "my-account/my-ws")
+    monkeypatch.setenv("COURSE_CLOUD_GIT_URL", "https://example.org/course.git")
+    # Where Cloud would be, nothing listens: the login fails as it does offline, but at once.
+    monkeypatch.setenv("PREFECT_CLOUD_API_URL", f"http://127.0.0.1:{services.free_port()}/api")
+    with pytest.raises(cloud.CloudError, match="Could not log in to Prefect Cloud"):
+        cloud.deploy()
+    printed = capfd.readouterr()
+    assert key not in printed.out + printed.err
+    assert "cloud login -k **** -w my-account/my-ws" in printed.out
+
+
+def test_the_managed_pool_file_loads_and_pins_the_locked_versions():
+    spec = yaml.safe_load((config.REPO_ROOT / cloud.PREFECT_FILE).read_text())
+    (deployment,) = spec["deployments"]
+    assert deployment["work_pool"]["name"] == cloud.POOL
+    assert f"{spec['deployments'][0]['entrypoint'].split(':')[1]}" == "main_flow"
+    flow = load_flow_from_entrypoint(str(config.REPO_ROOT / deployment["entrypoint"]))
+    assert f"{flow.name}/{deployment['name']}" == cloud.DEPLOYMENT
+    assert [step for step in spec["pull"] if "prefect.deployments.steps.git_clone" in step]
+
+    # The pins agree with the lock's (for the newest Python the lock covers, as Prefect's image has).
+    lock = (config.REPO_ROOT / "requirements" / "course.lock").read_text()
+    for pin in deployment["work_pool"]["job_variables"]["pip_packages"]:
+        name, version = pin.split("==")
+        locked = re.findall(rf"^{re.escape(name)}==([^\s;]+)", lock, flags=re.MULTILINE)
+        assert locked and version == locked[-1], f"{pin}: the lock has {name} {locked}"

@@ -1,0 +1,106 @@
+"""05_cloud exercises. `make check-5` runs these against your files in 05_cloud/exercises/.
+
+Every message is found by a subject made fresh for the test, and every automation a test creates is
+deleted afterwards: nothing an earlier check left behind can make a test pass.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from uuid import UUID
+
+import pytest
+from prefect import flow, get_client
+from prefect_dask import DaskTaskRunner
+from prefect_email import EmailServerCredentials
+
+from coursekit import smtp
+from tests.support.lessons import load_lesson
+from tests.support.run import output, prefect
+
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+
+@pytest.fixture(scope="module")
+def local_mail(prefect_server: str) -> smtp.SMTPSettings:
+    settings = smtp.settings()
+    if not settings.local:
+        pytest.skip(f"COURSE_SMTP_SERVER points at {settings.where}: the checks read the local server's mailbox")
+    smtp.ensure_local_server()
+    return settings
+
+
+def wait_for_mail(subject_part: str, timeout: float = 60) -> smtp.Received | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [m for m in smtp.received() if subject_part in m.subject]
+        if found:
+            return found[-1]
+        time.sleep(0.5)
+    return None
+
+
+@pytest.mark.exercise("05_cloud", "ex1_email_block")
+def test_block_is_saved_and_a_message_arrives(exercise, local_mail):
+    exercise.save_email_block(local_mail.server, local_mail.port)
+    saved = EmailServerCredentials.load("ex1-email")
+    assert (saved.smtp_server, saved.smtp_port) == (local_mail.server, local_mail.port)
+    assert saved.smtp_type.name == "INSECURE", f"smtp_type is {saved.smtp_type.name}; the local server needs INSECURE"
+
+    subject = f"ex1 hello {uuid.uuid4().hex[:8]}"
+    exercise.send_hello(subject, local_mail.email_from, local_mail.email_to)
+    mail = wait_for_mail(subject, timeout=15)
+    assert mail is not None, f"no message with the subject {subject!r} reached the local SMTP server"
+    assert (mail.sender, mail.to) == (local_mail.email_from, local_mail.email_to)
+
+
+@pytest.fixture(scope="module")
+def send_email_deployment(local_mail: smtp.SMTPSettings) -> UUID:
+    """send-email/course-email deployed from 05_cloud/prefect.yaml, with the block it sends through."""
+    load_lesson("05_cloud/create_email_block.py").create_email_block()
+    deployed = prefect("--no-prompt", "deploy", "--prefect-file", "05_cloud/prefect.yaml", "--name", "course-email")
+    assert deployed.returncode == 0, output(deployed)
+    with get_client(sync_client=True) as client:
+        return client.read_deployment_by_name("send-email/course-email").id
+
+
+@flow(name="ex2-sometimes-fails")
+def sometimes_fails(fail: bool) -> None:
+    if fail:
+        raise RuntimeError("failing on purpose")
+
+
+@pytest.mark.exercise("05_cloud", "ex2_email_on_failure")
+def test_a_failed_run_is_emailed_and_a_completed_one_is_not(exercise, send_email_deployment, course_worker):
+    from prefect.automations import Automation
+
+    name = f"ex2-email-on-failure-{uuid.uuid4().hex[:8]}"
+    automation = exercise.email_on_failure(name, "ex2-sometimes-fails", send_email_deployment)
+    assert isinstance(automation, Automation), f"email_on_failure returned {automation!r}, not an Automation"
+    created = automation.create()
+    try:
+        time.sleep(2)  # the server loads new automations every few seconds
+        completed = sometimes_fails(fail=False, return_state=True)
+        failed = sometimes_fails(fail=True, return_state=True)
+        with get_client(sync_client=True) as client:
+            failed_name = client.read_flow_run(failed.state_details.flow_run_id).name
+            completed_name = client.read_flow_run(completed.state_details.flow_run_id).name
+        mail = wait_for_mail(failed_name, timeout=90)
+        assert mail is not None, (
+            f"no email about the failed run {failed_name!r} arrived within 90 s; "
+            f"subjects received: {[m.subject for m in smtp.received()][-5:]}"
+        )
+        assert wait_for_mail(completed_name, timeout=5) is None, "a completed run was emailed too"
+    finally:
+        created.delete()
+
+
+@pytest.mark.exercise("05_cloud", "ex3_dask_map")
+def test_squares_are_computed_in_dask_worker_processes(exercise):
+    runner = exercise.square_all.task_runner
+    assert isinstance(runner, DaskTaskRunner), f"square_all runs its tasks on {type(runner).__name__}, not Dask"
+    results = exercise.square_all(list(range(8)))
+    assert [square for square, _ in results] == [n * n for n in range(8)]
+    assert os.getpid() not in {pid for _, pid in results}, "some squares were computed in the flow's own process"
