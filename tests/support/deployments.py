@@ -8,6 +8,9 @@ from uuid import UUID
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments.runner import RunnerDeployment
+from prefect.runner.storage import LocalStorage
+
+from coursekit.config import REPO_ROOT
 
 
 def wait_final(flow_run_id: UUID, timeout: float = 240) -> FlowRun:
@@ -32,7 +35,17 @@ def wait_running(flow_run_id: UUID, timeout: float = 120) -> None:
 
 
 def deploy_test_flow(function: str, pool: str) -> str:
-    """Deploy a test-only flow in-process (the CLI path is tested elsewhere; each CLI start costs ~10 s)."""
-    deployment = RunnerDeployment.from_entrypoint(f"tests/support/flows.py:{function}", name=pool, work_pool_name=pool)
+    """Deploy a test-only flow in-process (the CLI path is tested elsewhere; each CLI start costs ~10 s).
+
+    LocalStorage gives the deployment the pull step `set_working_directory: REPO_ROOT`, so runs execute in
+    place. Without a pull step, Prefect's process worker copies the deployment's path (the whole repo, with
+    its ~1 GB .venv) into a temporary workspace before every run.
+    """
+    deployment = RunnerDeployment.from_storage(
+        storage=LocalStorage(str(REPO_ROOT)),
+        entrypoint=f"tests/support/flows.py:{function}",
+        name=pool,
+        work_pool_name=pool,
+    )
     deployment.apply(work_pool_name=pool)
     return f"{function}/{pool}"
