@@ -59,6 +59,9 @@ def test_block_is_saved_and_a_message_arrives(exercise, local_mail):
 @pytest.fixture(scope="module")
 def send_email_deployment(local_mail: smtp.SMTPSettings) -> UUID:
     """send-email/course-email deployed from 05_cloud/prefect.yaml, with the block it sends through."""
+    from coursekit import workers
+
+    workers.ensure_pool("course-pool")  # prefect deploy refuses a deployment whose pool does not exist
     load_lesson("05_cloud/create_email_block.py").create_email_block()
     deployed = prefect("--no-prompt", "deploy", "--prefect-file", "05_cloud/prefect.yaml", "--name", "course-email")
     assert deployed.returncode == 0, output(deployed)
