@@ -128,5 +128,6 @@ def exercise(request: pytest.FixtureRequest):
     return exercises.load(*marker.args, target=request.param)
 
 
+pytest_runtest_makereport = exercises.starters_fail_in_the_test
 pytest_runtest_logreport = exercises.record_report
 pytest_terminal_summary = exercises.print_summary
