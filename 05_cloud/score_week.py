@@ -1,4 +1,4 @@
-"""Lesson 5e: batch scoring, one week per run, for several workers to share.
+"""Lesson 5d: batch scoring, one week per run, for several workers to share.
 
     python 05_cloud/score_week.py --month 2023-02 --week 3
 
