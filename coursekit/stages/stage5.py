@@ -50,13 +50,13 @@ def stage_5() -> StageResult:
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "05_cloud/prefect.yaml")
         apply_automation()
         result = StageResult(stage=5, ran="email hooks + automation, 2 workers on one pool, Dask sweep")
-        runs_ = {
+        flow_run_ids = {
             "notified-local": workers.run_deployment_cli("notified-training/notified-local"),
             "notified-local (bad month)": workers.run_deployment_cli(
                 "notified-training/notified-local", "val_month=2023-13"
             ),
         }
-        show_deployment_runs(result, runs_)
+        show_deployment_runs(result, flow_run_ids)
         if result.states != {"notified-local": "Completed", "notified-local (bad month)": "Failed"}:
             raise StageFailed(f"Expected one Completed and one Failed run, got {result.states}; see the links above.")
         console.ok("The second run failed on purpose (2023-13 is not a month): its email says why.")
