@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from coursekit import runs, services, smtp
 from tests.support.lessons import load_lesson
+from tests.support.mail import mail_with
 from tests.support.run import output, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -18,14 +17,10 @@ def email_block(prefect_server: str):
     return load_lesson("05_cloud/create_email_block.py").create_email_block()
 
 
-def wait_for_mail(subject_part: str, timeout: float = 30) -> smtp.Received:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in smtp.received() if subject_part in m.subject]
-        if found:
-            return found[-1]
-        time.sleep(0.5)
-    raise AssertionError(f"no mail with {subject_part!r} in its subject; received: {smtp.received()}")
+def wait_for_mail(subject_part: str) -> smtp.Received:
+    mail = mail_with(subject_part, timeout=30)
+    assert mail is not None, f"no mail with {subject_part!r} in its subject; received: {smtp.received()}"
+    return mail
 
 
 def test_create_email_block_is_rerunnable():

@@ -18,6 +18,7 @@ from prefect_email import EmailServerCredentials
 
 from coursekit import smtp
 from tests.support.lessons import load_lesson
+from tests.support.mail import mail_with
 from tests.support.run import output, prefect
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -32,16 +33,6 @@ def local_mail(prefect_server: str) -> smtp.SMTPSettings:
     return settings
 
 
-def wait_for_mail(subject_part: str, timeout: float = 60) -> smtp.Received | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [m for m in smtp.received() if subject_part in m.subject]
-        if found:
-            return found[-1]
-        time.sleep(0.5)
-    return None
-
-
 @pytest.mark.exercise("05_cloud", "ex1_email_block")
 def test_block_is_saved_and_a_message_arrives(exercise, local_mail):
     exercise.save_email_block(local_mail.server, local_mail.port)
@@ -51,7 +42,7 @@ def test_block_is_saved_and_a_message_arrives(exercise, local_mail):
 
     subject = f"ex1 hello {uuid.uuid4().hex[:8]}"
     exercise.send_hello(subject, local_mail.email_from, local_mail.email_to)
-    mail = wait_for_mail(subject, timeout=15)
+    mail = mail_with(subject, timeout=15)
     assert mail is not None, f"no message with the subject {subject!r} reached the local SMTP server"
     assert (mail.sender, mail.to) == (local_mail.email_from, local_mail.email_to)
 
@@ -90,12 +81,12 @@ def test_a_failed_run_is_emailed_and_a_completed_one_is_not(exercise, send_email
         with get_client(sync_client=True) as client:
             failed_name = client.read_flow_run(failed.state_details.flow_run_id).name
             completed_name = client.read_flow_run(completed.state_details.flow_run_id).name
-        mail = wait_for_mail(failed_name, timeout=90)
+        mail = mail_with(failed_name, timeout=90)
         assert mail is not None, (
             f"no email about the failed run {failed_name!r} arrived within 90 s; "
             f"subjects received: {[m.subject for m in smtp.received()][-5:]}"
         )
-        assert wait_for_mail(completed_name, timeout=5) is None, "a completed run was emailed too"
+        assert mail_with(completed_name, timeout=5) is None, "a completed run was emailed too"
     finally:
         created.delete()
 
