@@ -20,14 +20,14 @@ from prefect import flow
 from prefect.flows import load_flow_from_entrypoint
 from prefect_email import EmailServerCredentials, email_send_message
 
-from coursekit import config, smtp
+from coursekit import config, runs, smtp
 from coursekit.lesson import run
 
 
 async def email_the_outcome(flow, flow_run, state) -> None:
     """A state hook: one email per finished run, saying how it ended and where to look."""
     settings = smtp.settings()
-    link = f"{config.current().ui_url}/runs/flow-run/{flow_run.id}"
+    link = runs.ui_link(flow_run.id)
     await email_send_message(
         subject=f"[hook] {flow.name} run {flow_run.name}: {state.name}",
         msg=f"<p>{flow.name} run {flow_run.name} ended {state.name}: {state.message or ''}</p><p>{link}</p>",

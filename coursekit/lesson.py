@@ -9,13 +9,13 @@ from typing import Any
 
 from prefect import Flow
 
-from coursekit import config, console
+from coursekit import console, runs
 
 
 def run(flow: Flow, **parameters: Any) -> Any:
     state = flow(**parameters, return_state=True)
     flow_run_id = state.state_details.flow_run_id
-    console.say(f"See this run in the UI: {config.current().ui_url}/runs/flow-run/{flow_run_id}")
+    console.say(f"See this run in the UI: {runs.ui_link(flow_run_id)}")
     if state.is_completed():
         return state.result()
     try:
