@@ -33,7 +33,10 @@ setup: $(STAMP) ## Create .venv and install the locked dependencies (again only 
 $(STAMP): requirements/course.lock requirements/bootstrap.lock
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "✗ Could not create $(VENV): install Python >= 3.10 with the venv module."; exit 1; }
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.lock
-	$(VENV)/bin/uv pip sync --quiet --python $(PY) requirements/course.lock
+	@# --compile-bytecode: every process the course starts (workers' flow runs, CLI commands) imports
+	@# Prefect, pandas and scikit-learn; without .pyc files (PYTHONDONTWRITEBYTECODE=1 is common) each
+	@# import compiles them from source again, seconds every time.
+	$(VENV)/bin/uv pip sync --quiet --compile-bytecode --python $(PY) requirements/course.lock
 	@# The shared package is importable from every lesson script and worker through a .pth file,
 	@# so no build step is needed and `python 01_intro/cat_facts.py` works as it is.
 	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course.pth").write_text("$(CURDIR)\n")'

@@ -73,6 +73,9 @@ class CourseConfig:
             # Deployment runs send a heartbeat every 30 s (Prefect's default: 180), so the automation in
             # 03_deploy_local/crash-zombies.yaml can tell a run whose process died within 90 s.
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+            # Workers ask for due runs every 2 s (Prefect's default: 10 s), so a run a lesson starts
+            # begins at once. Against a busy shared server, the default is kinder.
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
             # The course runs offline: no usage telemetry, no update checks.
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",

@@ -29,18 +29,20 @@ def fail(message: str) -> None:
 
 
 class Waiting:
-    """Prints a dot a second while a caller polls, then how long it took."""
+    """Prints a dot a second while a caller polls (the seconds instead, every ten), then how long it took:
+
+    … Waiting for 2 runs to finish (taxi-default, taxi-from-git) .........10s.....  Completed in 15.2 s
+    """
 
     def __init__(self, message: str) -> None:
         self.started = time.monotonic()
-        self._last_dot = self.started
+        self._dots = 0
         print(f"… {message} ", end="", flush=True)
 
     def tick(self) -> None:
-        now = time.monotonic()
-        if now - self._last_dot >= 1:
-            print(".", end="", flush=True)
-            self._last_dot = now
+        while self._dots < int(self.elapsed):  # one mark per second gone, however often tick is called
+            self._dots += 1
+            print(f"{self._dots}s" if self._dots % 10 == 0 else ".", end="", flush=True)
 
     @property
     def elapsed(self) -> float:

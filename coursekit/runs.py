@@ -29,7 +29,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
-from coursekit import config, console
+from coursekit import config, console, services
 
 
 @dataclass
@@ -139,6 +139,29 @@ def ui_link(flow_run_id: UUID | str) -> str:
     return f"{config.current().ui_url}/runs/flow-run/{flow_run_id}"
 
 
+def wait_for_runs(flow_run_ids: dict[str, str], *, timeout: float = 300) -> dict[str, FlowRun]:
+    """Wait until every flow run has ended; return them by label. The wait prints a dot a second."""
+    what = f"Waiting for {_count(len(flow_run_ids), 'run')} to finish ({', '.join(flow_run_ids)})"
+    with get_client(sync_client=True) as client, console.waiting(what) as wait:
+        while True:
+            found = {label: client.read_flow_run(UUID(str(i))) for label, i in flow_run_ids.items()}
+            if all(run.state and run.state.is_final() for run in found.values()):
+                wait.done(", ".join(sorted({run.state.name for run in found.values()})))
+                return found
+            if wait.elapsed > timeout:
+                break
+            wait.tick()
+            time.sleep(0.5)
+    unfinished = [label for label, run in found.items() if not (run.state and run.state.is_final())]
+    raise services.ServiceError(
+        f"{', '.join(unfinished)} did not finish within {timeout:.0f} s. Is a worker polling the pool? (make status)"
+    )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float = 300) -> FlowRun:
     """The first run of `deployment` ("flow/deployment") created after a moment, once it has ended.
 
@@ -161,7 +184,7 @@ def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float 
                     return found[0]
                 wait.tick()
                 time.sleep(1)
-    raise TimeoutError(
+    raise services.ServiceError(
         f"No run of {deployment} ended within {timeout:.0f} s. Is a worker polling its pool? (make status)"
     )
 

@@ -36,6 +36,16 @@ class Running:
     pid: int
     port: int | None
     log: Path
+    log_start: int = 0  # where this start's lines begin: the log is appended to across starts
+
+    def new_log(self) -> str:
+        """What this process has logged since it was started (not what earlier starts wrote)."""
+        try:
+            with self.log.open("rb") as f:
+                f.seek(self.log_start)
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -124,6 +134,7 @@ def start(
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     log = cfg.log_dir / f"{name}.log"
     with log.open("ab") as out:
+        log_start = out.tell()
         proc = subprocess.Popen(
             command,
             stdout=out,
@@ -144,7 +155,7 @@ def start(
     tmp = _pidfile(name).with_suffix(".tmp")
     tmp.write_text(json.dumps(record))
     tmp.replace(_pidfile(name))
-    return Running(name, proc.pid, port, log)
+    return Running(name, proc.pid, port, log, log_start)
 
 
 def wait_until(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
@@ -45,7 +45,13 @@ def start_worker(
 
 
 def start_workers(
-    pool: str, count: int, *, first: int = 1, env: dict[str, str] | None = None, limit: int | None = None
+    pool: str,
+    count: int,
+    *,
+    first: int = 1,
+    env: dict[str, str] | None = None,
+    limit: int | None = None,
+    wait: bool = True,
 ) -> list[services.Running]:
     """Several workers on one pool, started together (each takes seconds to import Prefect).
 
@@ -61,10 +67,10 @@ def start_workers(
                 command += ["--limit", str(limit)]
             running = services.start(name, command, env=env, cwd=config.REPO_ROOT)
         started.append(running)
-    for running in started:
+    for running in started if wait else ():
         services.wait_until(
             running,
-            lambda running=running: "started!" in running.log.read_text(errors="replace"),
+            lambda running=running: "started!" in running.new_log(),
             what=f"Starting worker {running.name} on pool {pool!r}",
             timeout=60,
         )
@@ -75,13 +81,16 @@ def stop_worker(pool: str, index: int = 1) -> bool:
     return services.stop(service_name(pool, index))
 
 
-def run_deployment_cli(deployment: str, *params: str, timeout: float = 600) -> str:
-    """`prefect deployment run DEPLOYMENT --param k=v --watch`, printed and streamed; returns the flow run id."""
-    command = [prefect_executable(), "deployment", "run", deployment, *[f"--param={p}" for p in params], "--watch"]
-    console.step(" ".join(["prefect", *command[1:]]))
-    done = subprocess.run(command, cwd=config.REPO_ROOT, capture_output=True, text=True, timeout=timeout)
-    print(done.stdout[-3000:], end="", flush=True)
-    match = re.search(r"UUID:\s*([0-9a-f-]{36})", done.stdout)
-    if match is None:
-        raise services.ServiceError(f"`prefect deployment run {deployment}` did not create a flow run:\n{done.stderr}")
-    return match.group(1)
+@contextmanager
+def running(pool: str, count: int = 1, *, limit: int | None = None) -> Iterator[None]:
+    """`count` workers on `pool` for the length of a block. Workers that were running already (the tour
+    starts them early, so their start-up overlaps the first lessons) are left running afterwards."""
+    names = [service_name(pool, index) for index in range(1, count + 1)]
+    already = {name for name in names if services.status(name) is not None}
+    start_workers(pool, count=count, limit=limit)
+    try:
+        yield
+    finally:
+        for name in names:
+            if name not in already:
+                services.stop(name)

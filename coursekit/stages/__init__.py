@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from coursekit import config, console
+from coursekit import config, console, server, services, workers
+from coursekit.stages import stage5
 from coursekit.stages.common import StageFailed, StageResult
 from coursekit.stages.stage1 import stage_1
 from coursekit.stages.stage2 import stage_2
@@ -20,6 +21,19 @@ from coursekit.stages.stage5 import stage_5
 __all__ = ["STAGES", "StageFailed", "StageResult", "run_stage", "tour"]
 
 STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3, 4: stage_4, 5: stage_5}
+
+
+def _start_workers_early() -> list[services.Running]:
+    """The workers of stages 3-5, started now: each spends seconds importing Prefect, which then overlaps
+    the first two lessons instead of delaying the later ones. The stages find them running and leave them."""
+    wanted = {"course-pool": (1, None), stage5.SCALE_POOL: (stage5.SCALE_WORKERS, 1)}  # pool: (workers, --limit)
+    started = []
+    for pool, (count, limit) in wanted.items():
+        workers.ensure_pool(pool)
+        names = [workers.service_name(pool, index) for index in range(1, count + 1)]
+        already = {name for name in names if services.status(name) is not None}
+        started += [w for w in workers.start_workers(pool, count, limit=limit, wait=False) if w.name not in already]
+    return started
 
 
 def run_stage(number: int) -> StageResult:
@@ -36,10 +50,18 @@ def run_stage(number: int) -> StageResult:
 
 def tour() -> list[StageResult]:
     """Every stage in order, then one table: what ran, how it ended, its key figure, how long it took."""
+    started = time.monotonic()
     results = []
-    for number in STAGES:
-        console.step(f"Stage {number}")
-        results.append(run_stage(number))
+    server.ensure_running()
+    early = _start_workers_early()
+    try:
+        for number in STAGES:
+            console.step(f"Stage {number}")
+            results.append(run_stage(number))
+    finally:
+        for running in early:
+            services.stop(running.name)
+    total = round(time.monotonic() - started, 1)
     console.step("Tour summary")
     console.say(
         console.table(
@@ -47,8 +69,11 @@ def tour() -> list[StageResult]:
             [
                 [str(r.stage), r.ran, ", ".join(sorted(set(r.states.values()))), r.key_figure, f"{r.seconds:.0f} s"]
                 for r in results
-            ],
+            ]
+            + [["all", "the five stages, the server's start included", "", "", f"{total:.0f} s"]],
         )
     )
+    summary = config.current().state_dir / "summary" / "tour.json"
+    summary.write_text(json.dumps({"seconds": total, "stages": [asdict(r) for r in results]}, indent=2))
     console.say(f"\nEvery run is in the UI: {config.current().ui_url}/runs  (make stop ends the course's processes)")
     return results

@@ -3,12 +3,19 @@ type it (printed first), the result a stage reports, and the table of deployment
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
-import subprocess
+import re
+import runpy
 import sys
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
 
-from coursekit import config, console, runs, server
+from coursekit import config, console, runs
 
 
 class StageFailed(RuntimeError):
@@ -25,20 +32,108 @@ class StageResult:
 
 
 def run_script(path: str, *args: str) -> None:
+    """`python PATH ARGS`, as a learner would type it, run inside this process.
+
+    The stage runner has imported Prefect, pandas and scikit-learn already; a new interpreter would spend
+    5-10 s importing them again for every script. The script runs as `__main__` with its own argv, its
+    folder first on sys.path and the repository as the working directory, as `python PATH` would.
+    """
     console.step(f"python {' '.join([path, *args])}")
-    done = subprocess.run([sys.executable, path, *args], cwd=config.REPO_ROOT)
-    if done.returncode != 0:
-        raise StageFailed(f"`python {path}` exited with code {done.returncode} (see the output above).")
+    code = _in_process(lambda: runpy.run_path(path, run_name="__main__"), [path, *args], Path(path).parent)
+    if code != 0:
+        raise StageFailed(f"`python {path}` exited with code {code} (see the output above).")
 
 
 def prefect_cli(*args: str) -> None:
-    """Run a `prefect` command as the learner would type it, from the top of the repository."""
+    """`prefect ARGS`, as a learner would type it, run inside this process by Prefect's own CLI entry point.
+
+    The same code as the `prefect` command, without the seconds a new interpreter spends importing Prefect.
+    """
     console.step(" ".join(["prefect", *args]))
+    from prefect.cli import app
+
+    code = _in_process(app, ["prefect", *args])
+    if code != 0:
+        raise StageFailed(f"`prefect {' '.join(args)}` exited with code {code} (see the output above).")
+
+
+def deployment_run(deployment: str, *params: str, watch: bool = False) -> str:
+    """`prefect deployment run DEPLOYMENT --param k=v [--watch]`; returns the id of the flow run it created.
+
+    Without --watch the command returns once the run is scheduled, so a stage can start several runs
+    and wait for them together (runs.wait_for_runs): the worker runs them side by side.
+    """
+    from prefect.cli import app
+
+    args = ["deployment", "run", deployment, *[token for p in params for token in ("--param", p)]]
+    args += ["--watch"] if watch else []
+    console.step(" ".join(["prefect", *args]))
+    printed = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(printed):
+        code = _in_process(app, ["prefect", *args])
+    created = re.search(r"UUID:\s*([0-9a-f-]{36})", printed.text)
+    if created is None:
+        raise StageFailed(f"`prefect deployment run {deployment}` created no flow run (exit code {code}; see above).")
+    return created.group(1)  # with --watch a run that fails exits 1: the stage reads the run's state itself
+
+
+class _Tee(io.TextIOBase):
+    """Prints what a command writes and keeps a copy to read the flow run id from."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out, self.parts = out, []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.out.write(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _in_process(main: Callable[[], object], argv: list[str], script_dir: Path | None = None) -> int:
+    """Run `main` as a command would run: this argv, from the repository root; return its exit code.
+
+    A lesson folder's own modules are forgotten afterwards, so two lessons' modules of the same name
+    never meet in sys.modules.
+    """
+    saved_argv, saved_path, saved_cwd, saved_columns = sys.argv, list(sys.path), os.getcwd(), os.environ.get("COLUMNS")
+    modules_before = set(sys.modules)
+    sys.argv = argv
+    if script_dir is not None:
+        sys.path.insert(0, str(config.REPO_ROOT / script_dir))
     # Wide enough that Prefect's tables (block ls, deploy) are not cut to 80 columns when piped.
-    env = {**os.environ, "COLUMNS": os.environ.get("COLUMNS", "140")}
-    done = subprocess.run([server.prefect_executable(), *args], cwd=config.REPO_ROOT, env=env)
-    if done.returncode != 0:
-        raise StageFailed(f"`prefect {' '.join(args)}` exited with code {done.returncode} (see the output above).")
+    os.environ["COLUMNS"] = saved_columns or "140"
+    os.chdir(config.REPO_ROOT)
+    try:
+        main()
+        return 0
+    except SystemExit as exit_:
+        if exit_.code is None or isinstance(exit_.code, int):
+            return exit_.code or 0
+        print(exit_.code, file=sys.stderr, flush=True)  # sys.exit("message") prints it and exits 1
+        return 1
+    except Exception:
+        traceback.print_exc()
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.argv, sys.path[:] = saved_argv, saved_path
+        os.chdir(saved_cwd)
+        if saved_columns is None:
+            os.environ.pop("COLUMNS", None)
+        lessons = [config.REPO_ROOT / folder for folder in LESSON_FOLDERS]
+        for name in set(sys.modules) - modules_before:
+            origin = getattr(sys.modules[name], "__file__", None) or ""
+            if any(origin.startswith(str(folder)) for folder in lessons):
+                del sys.modules[name]
+
+
+LESSON_FOLDERS = ("01_intro", "02_workflow", "03_deploy_local", "04_deploy_s3", "05_cloud")
 
 
 CODE_FROM = "Flow code loaded from "  # the first line orchestrate_s3.py logs

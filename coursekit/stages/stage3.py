@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from coursekit import automations, config, console, gitrepo, server, workers
-from coursekit.stages.common import StageResult, prefect_cli, require_completed, show_deployment_runs
+from coursekit import automations, config, console, gitrepo, runs, server, workers
+from coursekit.stages.common import (
+    StageResult,
+    deployment_run,
+    prefect_cli,
+    require_completed,
+    show_deployment_runs,
+)
 
 
 def stage_3() -> StageResult:
@@ -11,23 +17,22 @@ def stage_3() -> StageResult:
     workers.ensure_pool("course-pool")
     automations.apply("03_deploy_local/crash-zombies.yaml")
     has_git = gitrepo.publish_head() is not None
-    workers.start_worker("course-pool")
-    try:
+    with workers.running("course-pool"):
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "03_deploy_local/prefect.yaml")
-        # The run with a parameter override: train on February, validate on January.
-        flow_run_ids = {
-            "taxi-default": workers.run_deployment_cli(
-                "taxi-training/taxi-default", "train_month=2023-02", "val_month=2023-01"
-            )
-        }
+        # Two runs side by side on one worker. The first command returns once its run is scheduled; the
+        # second, with --watch, streams its run's events until it ends. The override: train on February.
+        flow_run_ids = {}
         if has_git:
-            flow_run_ids["taxi-from-git"] = workers.run_deployment_cli("taxi-training/taxi-from-git")
-    finally:
-        workers.stop_worker("course-pool")
+            flow_run_ids["taxi-from-git"] = deployment_run("taxi-training/taxi-from-git")
+        flow_run_ids["taxi-default"] = deployment_run(
+            "taxi-training/taxi-default", "train_month=2023-02", "val_month=2023-01", watch=True
+        )
+        runs.wait_for_runs(flow_run_ids)
 
-    result = StageResult(stage=3, ran="deploy --all, 2 deployment runs by a process worker")
+    result = StageResult(stage=3, ran="deploy --all, 2 deployment runs side by side on a process worker")
     rmses = show_deployment_runs(result, flow_run_ids)
     require_completed(result)
-    result.key_figure = f"{len(rmses)} deployment runs Completed, RMSE {rmses[0]} min"
+    rmse = rmses[list(flow_run_ids).index("taxi-default")]
+    result.key_figure = f"{len(rmses)} deployment runs Completed, RMSE {rmse} min (taxi-default)"
     console.say(f"Deployments and their schedules: {config.current().ui_url}/deployments")
     return result

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from coursekit import config, console, runs, s3, server, workers
-from coursekit.stages.common import StageResult, prefect_cli, require_completed, run_script, show_deployment_runs
+from coursekit.stages.common import (
+    StageResult,
+    deployment_run,
+    prefect_cli,
+    require_completed,
+    run_script,
+    show_deployment_runs,
+)
 
 
 def stage_4() -> StageResult:
@@ -13,17 +20,16 @@ def stage_4() -> StageResult:
     run_script("04_deploy_s3/create_blocks.py")  # starts the local S3 endpoint when that is the one in use
     prefect_cli("block", "ls")
     workers.ensure_pool("course-pool")
-    workers.start_worker("course-pool")
-    try:
+    with workers.running("course-pool"):
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "04_deploy_s3/prefect.yaml")
         uploaded_at = datetime.now(timezone.utc)
         run_script("04_deploy_s3/upload_data.py", "--months", "2023-01", "2023-02")
+        # Meanwhile, the run whose code the worker pulls from the bucket.
+        code_run = deployment_run("taxi-training-s3/taxi_s3_code")
         # Nobody starts this run: the upload's event fires the deployment's trigger.
         triggered = runs.wait_for_run_of("taxi-training-s3/taxi_s3_data", uploaded_at)
-        flow_run_ids = {"taxi_s3_data (trigger)": str(triggered.id)}
-        flow_run_ids["taxi_s3_code"] = workers.run_deployment_cli("taxi-training-s3/taxi_s3_code")
-    finally:
-        workers.stop_worker("course-pool")
+        flow_run_ids = {"taxi_s3_data (trigger)": str(triggered.id), "taxi_s3_code": code_run}
+        runs.wait_for_runs({"taxi_s3_code": code_run})
 
     result = StageResult(stage=4, ran="blocks, upload + event trigger, deploy --all, code from the bucket")
     rmses = show_deployment_runs(result, flow_run_ids, show_code_origin=True)

@@ -18,6 +18,7 @@ from coursekit import automations, cloud, config, console, runs, server, smtp, w
 from coursekit.stages.common import (
     StageFailed,
     StageResult,
+    deployment_run,
     logged_after,
     prefect_cli,
     run_script,
@@ -26,6 +27,7 @@ from coursekit.stages.common import (
 
 AUTOMATION_FILE = "05_cloud/email-on-run-end.yaml"
 SCALE_POOL = "course-scale"
+SCALE_WORKERS = 2  # each with --limit 1, so they share the four score-week runs
 EXPECTED_MAILS = 4  # hooks and automation, each for one completed and one failed run
 
 
@@ -44,18 +46,15 @@ def stage_5() -> StageResult:
     run_script("05_cloud/create_email_block.py")  # starts the local SMTP server when that is the one in use
     workers.ensure_pool("course-pool")
     workers.ensure_pool(SCALE_POOL)
-    workers.start_worker("course-pool")
-    workers.start_workers(SCALE_POOL, count=2, limit=1)
-    try:
+    with workers.running("course-pool"), workers.running(SCALE_POOL, count=SCALE_WORKERS, limit=1):
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "05_cloud/prefect.yaml")
         apply_automation()
         result = StageResult(stage=5, ran="email hooks + automation, 2 workers on one pool, Dask sweep")
         flow_run_ids = {
-            "notified-local": workers.run_deployment_cli("notified-training/notified-local"),
-            "notified-local (bad month)": workers.run_deployment_cli(
-                "notified-training/notified-local", "val_month=2023-13"
-            ),
+            "notified-local": deployment_run("notified-training/notified-local"),
+            "notified-local (bad month)": deployment_run("notified-training/notified-local", "val_month=2023-13"),
         }
+        runs.wait_for_runs(flow_run_ids)
         show_deployment_runs(result, flow_run_ids)
         if result.states != {"notified-local": "Completed", "notified-local (bad month)": "Failed"}:
             raise StageFailed(f"Expected one Completed and one Failed run, got {result.states}; see the links above.")
@@ -63,10 +62,6 @@ def stage_5() -> StageResult:
         shared = share_runs(result)
         run_script("05_cloud/sweep.py")
         mails = wait_for_mail(since=started)
-    finally:
-        workers.stop_worker("course-pool")
-        for index in (1, 2):
-            workers.stop_worker(SCALE_POOL, index)
 
     result.key_figure = (
         f"{len(mails)} emails received, {len(shared)} runs shared by {len(set(shared.values()))} workers"
@@ -106,16 +101,7 @@ def share_runs(result: StageResult) -> dict[str, str]:
     flow_runs = {
         week: run_deployment("score-week/weekly", parameters={"week": week}, timeout=0) for week in (1, 2, 3, 4)
     }
-    with console.waiting("Waiting for the four runs to finish") as wait:
-        while wait.elapsed < 300:
-            states = [runs.read_flow_run(fr.id).state for fr in flow_runs.values()]
-            if all(state and state.is_final() for state in states):
-                wait.done(", ".join(sorted({s.name for s in states})))
-                break
-            wait.tick()
-            time.sleep(1)
-        else:
-            raise StageFailed("The score-week runs did not finish in 300 s. Are the workers up? (make status)")
+    runs.wait_for_runs({f"week {week}": str(fr.id) for week, fr in flow_runs.items()})
     rows, shared = [], {}
     for week, flow_run in flow_runs.items():
         final = runs.read_flow_run(flow_run.id)
