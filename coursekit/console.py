@@ -31,7 +31,7 @@ def fail(message: str) -> None:
 class Waiting:
     """Prints a dot a second while a caller polls (the seconds instead, every ten), then how long it took:
 
-    … Waiting for 2 runs to finish (taxi-default, taxi-from-git) .........10s.....  Completed in 15.2 s
+    … Waiting for 2 runs to finish (taxi-default, taxi-from-git) .........10s..... Completed in 15.2 s
     """
 
     def __init__(self, message: str) -> None:

@@ -98,8 +98,8 @@ class _Tee(io.TextIOBase):
 def _in_process(main: Callable[[], object], argv: list[str], script_dir: Path | None = None) -> int:
     """Run `main` as a command would run: this argv, from the repository root; return its exit code.
 
-    A lesson folder's own modules are forgotten afterwards, so two lessons' modules of the same name
-    never meet in sys.modules.
+    The modules of the script's folder and of the lesson folders are forgotten afterwards, as a new
+    interpreter would not have them: two lessons' modules of the same name never meet in sys.modules.
     """
     saved_argv, saved_path, saved_cwd, saved_columns = sys.argv, list(sys.path), os.getcwd(), os.environ.get("COLUMNS")
     modules_before = set(sys.modules)
@@ -126,10 +126,12 @@ def _in_process(main: Callable[[], object], argv: list[str], script_dir: Path | 
         os.chdir(saved_cwd)
         if saved_columns is None:
             os.environ.pop("COLUMNS", None)
-        lessons = [config.REPO_ROOT / folder for folder in LESSON_FOLDERS]
+        folders = [str(config.REPO_ROOT / folder) + os.sep for folder in LESSON_FOLDERS]
+        if script_dir is not None:
+            folders.append(str((config.REPO_ROOT / script_dir).resolve()) + os.sep)
         for name in set(sys.modules) - modules_before:
             origin = getattr(sys.modules[name], "__file__", None) or ""
-            if any(origin.startswith(str(folder)) for folder in lessons):
+            if origin.startswith(tuple(folders)):
                 del sys.modules[name]
 
 

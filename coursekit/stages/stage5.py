@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timezone
 
 from prefect import get_client
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from coursekit import automations, cloud, config, console, runs, server, smtp, workers
@@ -59,8 +60,11 @@ def stage_5() -> StageResult:
         if result.states != {"notified-local": "Completed", "notified-local (bad month)": "Failed"}:
             raise StageFailed(f"Expected one Completed and one Failed run, got {result.states}; see the links above.")
         console.ok("The second run failed on purpose (2023-13 is not a month): its email says why.")
-        shared = share_runs(result)
+        # The weeks score the model the Completed run has just saved. While two workers share them, the
+        # sweep runs here: one run whose tasks spread over a Dask cluster.
+        week_runs = start_week_runs()
         run_script("05_cloud/sweep.py")
+        shared = share_runs(result, week_runs)
         mails = wait_for_mail(since=started)
 
     result.key_figure = (
@@ -95,23 +99,32 @@ def apply_automation() -> None:
     prefect_cli("automation", "create", "--from-file", config.shown(rendered))
 
 
-def share_runs(result: StageResult) -> dict[str, str]:
-    """Start four runs at once on the pool that two workers poll; return which worker ran each week."""
+def start_week_runs() -> dict[int, FlowRun]:
+    """Four runs at once on the pool that two workers poll (each takes one at a time)."""
     console.step(f"Four runs of score-week/weekly at once, on pool {SCALE_POOL!r} with two workers (--limit 1 each)")
     flow_runs = {
         week: run_deployment("score-week/weekly", parameters={"week": week}, timeout=0) for week in (1, 2, 3, 4)
     }
+    console.say("Created " + ", ".join(f"{fr.name} (week {week})" for week, fr in flow_runs.items()))
+    return flow_runs
+
+
+def share_runs(result: StageResult, flow_runs: dict[int, FlowRun]) -> dict[str, str]:
+    """Wait for the four score-week runs; print and return which worker ran each week."""
+    console.step(f"The four score-week runs on pool {SCALE_POOL!r}")
     runs.wait_for_runs({f"week {week}": str(fr.id) for week, fr in flow_runs.items()})
-    rows, shared = [], {}
+    rows, shared, failed = [], {}, []
     for week, flow_run in flow_runs.items():
         final = runs.read_flow_run(flow_run.id)
         worker = shared[f"week {week}"] = runs.worker_of(flow_run.id)
         result.states[f"score-week {week}"] = final.state.name
         scored = logged_after(f"2023-02 week {week} ", str(flow_run.id))  # the line score_week.py prints
         rows.append([f"week {week}", final.state.name, worker, scored, runs.ui_link(flow_run.id)])
+        if final.state.name != "Completed":
+            failed.append(f"week {week} ended {final.state.name}: {final.state.message}")
     console.say(console.table(["run", "final state", "worker", "logged", "in the UI"], rows))
-    if any(row[1] != "Completed" for row in rows):
-        raise StageFailed("A score-week run did not complete; open its link above for the logs.")
+    if failed:
+        raise StageFailed("; ".join(failed) + ". Open its link above for the logs.")
     return shared
 
 
