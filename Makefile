@@ -21,10 +21,10 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test lint bench clean
+.PHONY: help setup lock env server s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- environment ------------------------------------------------------------------------------
 
@@ -41,7 +41,7 @@ $(STAMP): requirements/course.lock requirements/bootstrap.lock
 	@# so no build step is needed and `python 01_intro/cat_facts.py` works as it is.
 	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course.pth").write_text("$(CURDIR)\n")'
 	@touch $(STAMP)
-	@echo "✓ Environment ready in $(VENV)"
+	@echo "✓ Environment ready in $(VENV)" >&2  # stderr: eval "$$(make -s env)" reads stdout
 
 lock: ## Re-resolve dependencies into the hashed pin files (no download URLs recorded)
 	uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --generate-hashes --no-header -o requirements/course.lock
@@ -105,6 +105,34 @@ check-5: $(STAMP) ## Check your 05_cloud exercises
 tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 	@$(COURSE) tour
 
+# --- the UI in a real browser -----------------------------------------------------------------
+
+# Debian's Chromium, which Playwright drives (Playwright's own browser download is never used).
+# COURSE_CHROMIUM can point at another Chromium or Chrome binary; coursekit/browser.py reads the same variable.
+COURSE_CHROMIUM ?= /usr/bin/chromium
+export COURSE_CHROMIUM
+
+# Installs Debian's chromium package when it is missing and this runs as root; otherwise prints the command.
+# Never fails by itself: the next step says the same thing (the UI test skips, or fails under CI).
+chromium:
+	@if [ -x "$(COURSE_CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian's chromium package (the browser the UI checks drive)"; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	    || echo "! Could not install chromium with apt-get."; \
+	else \
+	  echo "! Chromium is not installed at $(COURSE_CHROMIUM). Install it with: sudo apt-get install chromium"; \
+	fi
+
+ui-check: $(STAMP) chromium ## After make tour: check in Chromium that your UI shows what the API says
+	@$(COURSE) ui-check
+
+screenshots: $(STAMP) chromium ## After make tour: the UI checks, then save the READMEs' pictures in docs/screenshots/
+	@$(COURSE) screenshots
+
+ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, then its UI checked in Chromium (pytest tests/ui)
+	$(PY) -m pytest tests/ui
+
 # --- quality ----------------------------------------------------------------------------------
 
 # Two test processes, a file each at a time: each has its own server, workers, ports and state folder,
@@ -112,7 +140,7 @@ tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
 	$(PY) -m pytest -n 2 --dist loadfile
 
-bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, whole-run and cache-hit times
+bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, cache hits, the whole tour from cold
 	@$(COURSE) bench
 
 lint: $(STAMP) ## ruff: lint rules and formatting

@@ -80,6 +80,18 @@ def cmd_tour(_: argparse.Namespace) -> None:
         raise SystemExit(f"✗ {exc}") from None
 
 
+def cmd_ui_check(_: argparse.Namespace) -> None:
+    from coursekit import browser  # imports Prefect and Playwright, after main() has set the environment
+
+    browser.main_check()
+
+
+def cmd_screenshots(_: argparse.Namespace) -> None:
+    from coursekit import browser
+
+    browser.main_screenshots()
+
+
 STAGE_DIRS = {1: "01_intro", 2: "02_workflow", 3: "03_deploy_local", 4: "04_deploy_s3", 5: "05_cloud"}
 
 
@@ -141,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     stage.set_defaults(func=cmd_stage)
     sub.add_parser("bench", help="speed and accuracy figures").set_defaults(func=cmd_bench)
     sub.add_parser("tour", help="run every stage in order, then a summary").set_defaults(func=cmd_tour)
+    ui_check = sub.add_parser("ui-check", help="check in Chromium that the UI shows what the API says")
+    ui_check.set_defaults(func=cmd_ui_check)
+    sub.add_parser("screenshots", help="the UI checks, then save docs/screenshots/").set_defaults(func=cmd_screenshots)
     check = sub.add_parser("check", help="check your exercises of one stage")
     check.add_argument("number", type=int)
     check.set_defaults(func=cmd_check)
