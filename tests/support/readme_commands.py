@@ -1,0 +1,166 @@
+"""The shell commands that the course's READMEs show, read from their fenced code blocks.
+
+A command is what a learner would paste into a terminal: comment lines and trailing comments dropped,
+continuation lines (ending in a backslash) joined, output lines left out. Blocks marked bash, sh, shell
+or console hold commands (in a console block, only the lines after a `$ ` prompt); a plain ``` block
+usually holds output, so only its lines that start with a command the course uses count.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursekit.config import REPO_ROOT
+
+SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
+# The programs the READMEs tell a learner to run. A plain block's line that starts with one is a command.
+PROGRAMS = {"make", "python", "prefect", "eval", "export", "cd", "diff", "git", "uv", "pip", "dask"}
+FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+-]*)")
+
+
+@dataclass(frozen=True)
+class Command:
+    readme: str  # relative to the top of the repository
+    line: int  # where the command starts
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.readme}:{self.line}: {self.text}"
+
+
+def readmes(root: Path = REPO_ROOT) -> list[Path]:
+    """README.md, */README.md and */exercises/README.md: the course's documentation."""
+    found = [root / "README.md", *root.glob("*/README.md"), *root.glob("*/exercises/README.md")]
+    hidden = lambda p: any(part.startswith(".") for part in p.relative_to(root).parts)  # noqa: E731 (.venv, caches)
+    return sorted(p for p in found if p.is_file() and not hidden(p))
+
+
+def commands_in(markdown: str, readme: str = "README.md") -> list[Command]:
+    found: list[Command] = []
+    block: list[tuple[int, str]] | None = None
+    fence = language = ""
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        opened = FENCE.match(line)
+        if block is None:
+            if opened:
+                block, fence, language = [], opened.group(2), opened.group(3).lower()
+            continue
+        if line.strip().startswith(fence[0] * len(fence)) and not line.strip().strip(fence[0]):
+            found += _commands_of_block(block, language, readme)
+            block = None
+            continue
+        block.append((number, line))
+    return found
+
+
+def _commands_of_block(lines: list[tuple[int, str]], language: str, readme: str) -> list[Command]:
+    if language and language not in SHELL_LANGUAGES:
+        return []  # python, yaml, text: not commands
+    commands, pending, start = [], "", 0
+    for number, raw in lines:
+        line = raw.strip()
+        if not pending:
+            if language == "console":
+                if not line.startswith("$ "):
+                    continue  # output
+                line = line[2:]
+            if not line or line.startswith("#"):
+                continue
+            if language == "" and line.split()[0] not in PROGRAMS:
+                continue  # output shown in a plain block
+            start = number
+        line = strip_comment(line)
+        if line.endswith("\\"):
+            pending += line[:-1].rstrip() + " "
+            continue
+        commands.append(Command(readme, start, " ".join((pending + line).split())))
+        pending = ""
+    if pending:
+        commands.append(Command(readme, start, " ".join(pending.split())))
+    return commands
+
+
+def strip_comment(line: str) -> str:
+    """`cmd  # why` -> `cmd`; a # inside quotes, or inside a word (`a#b`), stays."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index].rstrip()
+    return line.rstrip()
+
+
+def all_commands(root: Path = REPO_ROOT) -> list[Command]:
+    return [c for path in readmes(root) for c in commands_in(path.read_text(), str(path.relative_to(root)))]
+
+
+def code_spans(markdown: str) -> list[str]:
+    """The inline `code` of a README, outside its fenced blocks."""
+    prose, inside = [], False
+    for line in markdown.splitlines():
+        if FENCE.match(line):
+            inside = not inside
+        elif not inside:
+            prose.append(line)
+    return re.findall(r"(?<!`)`([^`\n]+)`(?!`)", "\n".join(prose))
+
+
+def section(markdown: str, heading: str) -> str:
+    """The text under a `## heading` (with its ### subsections), up to the next `## ` heading."""
+    lines = markdown.splitlines()
+    start = lines.index(f"## {heading}")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join(lines[start + 1 : end])
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The cells of every markdown table row in `text`, header and separator rows left out."""
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("|") or re.fullmatch(r"[|\s:-]+", line):
+            continue
+        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        rows.append(cells)
+    return [row for row in rows if not _is_header(row)]
+
+
+def _is_header(row: list[str]) -> bool:
+    return all("`" not in cell and "**" not in cell for cell in row)
+
+
+def prefect_args(command: str) -> list[list[str]]:
+    """The arguments of each `prefect` command in a command line, without the session options.
+
+    `cd 01_intro && prefect --no-prompt deploy --all` -> [["deploy", "--all"]]. `--profile NAME` and
+    `--prompt/--no-prompt` choose a profile and prompting, not a command, so they are left out.
+    """
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    found, part = [], []
+    for token in [*lexer, ";"]:
+        if token in ("&&", "||", ";", "|"):
+            if part and part[0] == "prefect":
+                found.append(_without_session_options(part[1:]))
+            part = []
+        else:
+            part.append(token)
+    return found
+
+
+def _without_session_options(tokens: list[str]) -> list[str]:
+    args, rest = [], iter(tokens)
+    for token in rest:
+        if token in ("--no-prompt", "--prompt"):
+            continue
+        if token == "--profile":
+            next(rest, None)
+            continue
+        args.append(token)
+    return args
