@@ -1,7 +1,8 @@
 """The Prefect UI after the whole tour, in a real browser: each page against what the API says.
 
-The module runs `python -m coursekit tour` once, as a learner would (about 10 minutes on 2 cores), on
-this test session's own server and ports, then drives Debian's Chromium headless through the pages.
+The module runs `python -m coursekit tour` once, as a learner would (about 3 minutes on 2 cores, more
+while other tests run), on this test session's own server and ports, then drives Debian's Chromium
+headless through the pages.
 Screenshots go to a temporary folder; only `make screenshots` writes docs/screenshots/.
 """
 
@@ -21,7 +22,7 @@ from coursekit.config import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
-TOUR_TIMEOUT = 1800  # measured: 15 minutes on a busy 2-core machine; CI allows 90 for everything
+TOUR_TIMEOUT = 1800  # generous: under 3 minutes alone, 15 were seen on a 2-core machine busy with other work
 
 
 @pytest.fixture(scope="module")
