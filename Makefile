@@ -143,9 +143,10 @@ test: lint ## Lint, then every test: units, exercises (solutions pass, starters 
 bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, cache hits, the whole tour from cold
 	@$(COURSE) bench
 
-lint: $(STAMP) ## ruff: lint rules and formatting
+lint: $(STAMP) ## ruff (lint rules and formatting), then mypy's type check of coursekit
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean: stop ## Stop everything and delete what the course generated (.course, data, models)
 	rm -rf .course data models

@@ -31,7 +31,7 @@ REPEATS = 5
 def compute() -> dict:
     train_trips, val_trips = taxi.read_month(TRAIN), taxi.read_month(VAL)
     synthetic = any("synthetic" in str(taxi.resolve(m)) for m in (TRAIN, VAL))
-    laps, score = [], None
+    laps, score = [], float("nan")
     for _ in range(REPEATS):
         clock = Stopwatch()
         with clock("prepare"):
@@ -65,6 +65,8 @@ def whole_run(refresh_cache: bool) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"✗ The training flow failed during the benchmark:\n{done.stderr[-2000:]}")
     flow_run = runs.latest_flow_run("taxi-training")
+    if flow_run is None:
+        raise SystemExit("✗ The training flow left no run on the server during the benchmark.")
     return {
         "wall_seconds": round(wall, 2),
         "flow_run_seconds": round(flow_run.total_run_time.total_seconds(), 2),

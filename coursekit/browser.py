@@ -15,10 +15,11 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 from prefect import get_client
 from prefect.client.schemas.filters import (
@@ -208,7 +209,7 @@ def _latest_run(client, stage: int, what: str) -> Run | None:
     return Run(stage, what, str(fr.id), fr.name, flow, fr.state.name if fr.state else "?", created_by)
 
 
-def _named(by_stage: dict[int, tuple[str, ...]], missing: dict[int, list[str]], read) -> list[Named]:
+def _named(by_stage: Mapping[int, tuple[str, ...]], missing: dict[int, list[str]], read) -> list[Named]:
     found = []
     for stage, names in by_stage.items():
         for name in names:
@@ -245,7 +246,7 @@ def _work_pool(client, name: str) -> tuple[str, str]:
 def _most_attempted_task_run(client, stage1: list[Run]) -> TaskRun:
     task_runs = client.read_task_runs(
         task_run_filter=TaskRunFilter(
-            flow_run_id=TaskRunFilterFlowRunId(any_=[r.id for r in stage1]),
+            flow_run_id=TaskRunFilterFlowRunId(any_=[UUID(r.id) for r in stage1]),
             subflow_runs=TaskRunFilterSubFlowRuns(exists_=False),  # not the placeholders of the subflows
         )
     )
@@ -509,7 +510,7 @@ def browser_page() -> Iterator:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:
-            context = browser.new_context(viewport=VIEWPORT)
+            context = browser.new_context(viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
             # The UI asks a CDN for block logos; offline, the request would only hang until it fails.
             context.route(lambda url: not url.startswith(local), lambda route: route.abort())
             yield context.new_page()

@@ -74,6 +74,7 @@ def make_server(host: str, port: int, facts: FlakyFacts) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the http.server API)
             kind = self.path.strip("/").split("/")[0]
+            body: dict[str, object]
             if self.path == "/health":
                 status, body = 200, {"ok": True}
             elif kind in FACTS and self.path.rstrip("/").endswith("/fact"):
@@ -151,7 +152,7 @@ def get_fact(url: str) -> str:
         response.raise_for_status()
         return response.json()["fact"]
     except requests.HTTPError as exc:
-        reason = f"{exc.response.status_code} {exc.response.reason}"
+        reason = f"{exc.response.status_code} {exc.response.reason}" if exc.response is not None else str(exc)
     except requests.RequestException as exc:
         reason = f"no answer ({type(exc).__name__})"
     except (ValueError, KeyError):

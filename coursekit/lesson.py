@@ -5,16 +5,17 @@ it in the UI, and turn a failure into one readable line and exit code 1 instead 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, cast
 
 from prefect import Flow
+from prefect.states import State
 
 from coursekit import console, runs
 
 
 def run(flow: Flow, **parameters: Any) -> Any:
-    state = flow(**parameters, return_state=True)
-    flow_run_id = state.state_details.flow_run_id
+    state = cast(State, flow(**parameters, return_state=True))
+    flow_run_id = state.state_details.flow_run_id or "?"
     console.say(f"See this run in the UI: {runs.ui_link(flow_run_id)}")
     if state.is_completed():
         return state.result()

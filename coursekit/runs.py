@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from prefect import get_client
@@ -42,6 +43,13 @@ class TaskAttempts:
     @property
     def retried(self) -> int:
         return max(self.attempts - 1, 0)
+
+
+def state_name(flow_run: FlowRun | None) -> str:
+    """A run's state for tables and summaries: "missing" when there is no run, "?" when it has no state."""
+    if flow_run is None:
+        return "missing"
+    return str(flow_run.state.name) if flow_run.state else "?"
 
 
 def latest_flow_run(flow_name: str) -> FlowRun | None:
@@ -132,7 +140,8 @@ def rmse_of(flow_run_id: UUID | str) -> float | None:
     if not artifacts:
         return None
     data = artifacts[0].data
-    return json.loads(data)[0]["rmse_minutes"] if isinstance(data, str) else data[0]["rmse_minutes"]
+    rows: Any = json.loads(data) if isinstance(data, str) else data
+    return rows[0]["rmse_minutes"]
 
 
 def ui_link(flow_run_id: UUID | str) -> str:
@@ -146,7 +155,7 @@ def wait_for_runs(flow_run_ids: dict[str, str], *, timeout: float = 300) -> dict
         while True:
             found = {label: client.read_flow_run(UUID(str(i))) for label, i in flow_run_ids.items()}
             if all(run.state and run.state.is_final() for run in found.values()):
-                wait.done(", ".join(sorted({run.state.name for run in found.values()})))
+                wait.done(", ".join(sorted({state_name(run) for run in found.values()})))
                 return found
             if wait.elapsed > timeout:
                 break
@@ -174,13 +183,13 @@ def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float 
                 found = client.read_flow_runs(
                     deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
                     flow_run_filter=FlowRunFilter(
-                        expected_start_time=FlowRunFilterExpectedStartTime(after_=created_after)
+                        expected_start_time=FlowRunFilterExpectedStartTime(after_=created_after)  # type: ignore[arg-type]
                     ),
                     sort=FlowRunSort.EXPECTED_START_TIME_ASC,
                     limit=1,
                 )
                 if found and found[0].state and found[0].state.is_final():
-                    wait.done(found[0].state.name)
+                    wait.done(state_name(found[0]))
                     return found[0]
                 wait.tick()
                 time.sleep(1)
@@ -215,7 +224,7 @@ def worker_of(flow_run_id: UUID | str, *, timeout: float = 20) -> str:
                 limit=1,
             )
             if page.events:
-                return page.events[0].resource.get("prefect.resource.name", "?")
+                return page.events[0].resource.get("prefect.resource.name") or "?"
             if time.monotonic() > deadline:
                 return "?"
             time.sleep(0.5)
@@ -229,8 +238,10 @@ def automation_failures(name: str, since: datetime) -> list[str]:
         page = client.read_events(
             filter=EventFilter(
                 event=EventNameFilter(name=["prefect.automation.action.failed"]),
-                occurred=EventOccurredFilter(since=since),
-                resource=EventResourceFilter(labels={"prefect.resource.name": [name]}),
+                # Prefect's filters are typed with its own DateTime and ResourceSpecification; pydantic takes
+                # a datetime and a dict, as here.
+                occurred=EventOccurredFilter(since=since),  # type: ignore[arg-type]
+                resource=EventResourceFilter(labels={"prefect.resource.name": [name]}),  # type: ignore[arg-type]
             ),
             limit=10,
         )

@@ -141,7 +141,10 @@ def received(since: float | None = None) -> list[Received]:
 def _first_lines(message: mailbox.MaildirMessage, lines: int = 2) -> str:
     for part in message.walk():
         if part.get_content_maintype() == "text":
-            text = part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                continue
+            text = payload.decode(part.get_content_charset() or "utf-8", "replace")
             if part.get_content_subtype() == "html":  # the prebuilt task sends HTML: strip the tags
                 text = re.sub(r"<[^>]+>", " ", text)
             kept = [line.strip() for line in text.splitlines() if line.strip()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
@@ -70,11 +71,15 @@ def start_workers(
     for running in started if wait else ():
         services.wait_until(
             running,
-            lambda running=running: "started!" in running.new_log(),
+            partial(_has_started, running),
             what=f"Starting worker {running.name} on pool {pool!r}",
             timeout=60,
         )
     return started
+
+
+def _has_started(running: services.Running) -> bool:
+    return "started!" in running.new_log()
 
 
 def stop_worker(pool: str, index: int = 1) -> bool:

@@ -81,7 +81,7 @@ class _Tee(io.TextIOBase):
     """Prints what a command writes and keeps a copy to read the flow run id from."""
 
     def __init__(self, out: TextIO) -> None:
-        self.out, self.parts = out, []
+        self.out, self.parts = out, list[str]()
 
     def write(self, text: str) -> int:
         self.parts.append(text)
@@ -147,7 +147,7 @@ def show_deployment_runs(
     """Print one row per deployment run and record its final state; return the RMSEs as printed."""
     rows = []
     for deployment, flow_run_id in flow_run_ids.items():
-        state = runs.read_flow_run(flow_run_id).state.name
+        state = runs.state_name(runs.read_flow_run(flow_run_id))
         result.states[deployment] = state
         rmse = runs.rmse_of(flow_run_id)
         # The S3 flow logs the file it was loaded from: the repository, or the worker's copy from the bucket.

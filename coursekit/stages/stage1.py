@@ -19,7 +19,7 @@ def stage_1() -> StageResult:
         flow_run = runs.latest_flow_run(flow_name)
         if flow_run is None:
             raise StageFailed(f"No run of flow {flow_name!r} reached the server at {config.current().api_url}.")
-        result.states[flow_name] = flow_run.state.name if flow_run.state else "?"
+        result.states[flow_name] = runs.state_name(flow_run)
         rows += runs.task_attempts(flow_run.id)
     retried = sum(r.retried for r in rows)
     console.step("Task runs and their attempts (each failed attempt was a 503 from the facts API)")

@@ -19,11 +19,14 @@ def stage_2() -> StageResult:
     result = StageResult(stage=2, ran="orchestrate.py x2, classification.py")
     for flow_name in ("taxi-training", "churn-classification"):
         flow_run = runs.latest_flow_run(flow_name)
-        result.states[flow_name] = flow_run.state.name if flow_run and flow_run.state else "missing"
+        result.states[flow_name] = runs.state_name(flow_run)
     metrics = [json.loads(a.data)[0] for a in runs.artifact_history("taxi-model-metrics", limit=2)][::-1]
     if len(metrics) < 2:
         raise StageFailed("The training runs published no taxi-model-metrics artifact; see the output above.")
-    cached = runs.cached_task_runs(runs.latest_flow_run("taxi-training").id)
+    latest = runs.latest_flow_run("taxi-training")
+    if latest is None:
+        raise StageFailed("No run of taxi-training reached the server; see the output above.")
+    cached = runs.cached_task_runs(latest.id)
     console.step("The two training runs (artifact taxi-model-metrics)")
     console.say(
         console.table(

@@ -10,6 +10,7 @@ import os
 import string
 import time
 from datetime import datetime, timezone
+from typing import cast
 
 from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
@@ -103,7 +104,8 @@ def start_week_runs() -> dict[int, FlowRun]:
     """Four runs at once on the pool that two workers poll (each takes one at a time)."""
     console.step(f"Four runs of score-week/weekly at once, on pool {SCALE_POOL!r} with two workers (--limit 1 each)")
     flow_runs = {
-        week: run_deployment("score-week/weekly", parameters={"week": week}, timeout=0) for week in (1, 2, 3, 4)
+        week: cast(FlowRun, run_deployment("score-week/weekly", parameters={"week": week}, timeout=0))
+        for week in (1, 2, 3, 4)
     }
     console.say("Created " + ", ".join(f"{fr.name} (week {week})" for week, fr in flow_runs.items()))
     return flow_runs
@@ -117,11 +119,11 @@ def share_runs(result: StageResult, flow_runs: dict[int, FlowRun]) -> dict[str, 
     for week, flow_run in flow_runs.items():
         final = runs.read_flow_run(flow_run.id)
         worker = shared[f"week {week}"] = runs.worker_of(flow_run.id)
-        result.states[f"score-week {week}"] = final.state.name
+        state = result.states[f"score-week {week}"] = runs.state_name(final)
         scored = logged_after(f"2023-02 week {week} ", str(flow_run.id))  # the line score_week.py prints
-        rows.append([f"week {week}", final.state.name, worker, scored, runs.ui_link(flow_run.id)])
-        if final.state.name != "Completed":
-            failed.append(f"week {week} ended {final.state.name}: {final.state.message}")
+        rows.append([f"week {week}", state, worker, scored, runs.ui_link(flow_run.id)])
+        if state != "Completed":
+            failed.append(f"week {week} ended {state}: {final.state.message if final.state else ''}")
     console.say(console.table(["run", "final state", "worker", "logged", "in the UI"], rows))
     if failed:
         raise StageFailed("; ".join(failed) + ". Open its link above for the logs.")
