@@ -44,6 +44,10 @@ if OWN_STATE:
         os.environ.pop(leaked, None)
 for leaked in ("CAT_FACTS_URL", "DOG_FACTS_URL"):  # a learner's override must not steer the tests
     os.environ.pop(leaked, None)
+# `make test` runs pytest: a `make` that a test starts would count itself nested and add "Entering
+# directory" lines to the output the test reads. The tests run make as a learner's shell does.
+for inherited in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"):
+    os.environ.pop(inherited, None)
 
 
 @pytest.fixture(scope="session")
