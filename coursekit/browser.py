@@ -314,6 +314,13 @@ def _visible(page, locator, what: str):
     return locator.first
 
 
+def _item(page, selector: str, href: str, what: str):
+    """The list item (a row or a card matching `selector`) that links to `href`, once it shows."""
+    item = page.locator(selector, has=page.locator(f'a[href="{href}"]'))
+    _visible(page, item, what)
+    return item
+
+
 def _shows(page, scope, text: str, what: str) -> None:
     """Wait until an element inside `scope` reads exactly `text` ("Ready" is not found in "Not Ready")."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -351,9 +358,8 @@ def check_runs(page, expected: Expected, shots: Screenshots) -> str:
     shots.take(page, "runs.png")
     for run in expected.runs:
         _search(page, "Search by flow run name", run.name)
-        row = page.locator(".flow-run-list-item", has=page.locator(f'a[href="/runs/flow-run/{run.id}"]'))
         what = f"stage {run.stage}'s run {run.name!r} of {run.what} (the list holds the past 7 days)"
-        _visible(page, row, what)
+        row = _item(page, ".flow-run-list-item", f"/runs/flow-run/{run.id}", what)
         _shows(page, row, run.flow, f"the flow of {what}")
         _shows(page, row.locator(".state-badge"), run.state, f"the state of {what}")
     return f"runs list: the latest {len(expected.runs)} runs of the 5 stages, with their flow and state"
@@ -424,8 +430,7 @@ def check_deployments(page, expected: Expected, shots: Screenshots) -> str:
     for deployment in expected.deployments:
         _search(page, "Search deployments...", deployment.name.split("/")[1])
         what = f"stage {deployment.stage}'s deployment {deployment.name}"
-        row = page.locator("tr", has=page.locator(f'a[href="/deployments/deployment/{deployment.id}"]'))
-        _visible(page, row, what)
+        row = _item(page, "tr", f"/deployments/deployment/{deployment.id}", what)
         _shows(page, row, deployment.detail, f"the flow of {what}")
     return f"deployments: {count}, the course's {len(expected.deployments)} with their flow"
 
@@ -435,8 +440,7 @@ def check_blocks_and_trigger(page, expected: Expected, shots: Screenshots) -> st
     _open(page, "/blocks")
     for block in expected.blocks:
         what = f"block {block.name}"
-        row = page.locator("tr", has=page.locator(f'a[href="/blocks/block/{block.id}"]'))
-        _visible(page, row, what)
+        row = _item(page, "tr", f"/blocks/block/{block.id}", what)
         _shows(page, row, block.detail, f"the type of {what}")
     shots.take(page, "stage4-blocks.png")
 
@@ -459,8 +463,7 @@ def check_automations_and_pools(page, expected: Expected, shots: Screenshots) ->
     _open(page, "/automations")
     for automation in expected.automations:
         what = f"automation {automation.name}"
-        card = page.locator(".automation-card", has=page.locator(f'a[href="/automations/automation/{automation.id}"]'))
-        _visible(page, card, what)
+        card = _item(page, ".automation-card", f"/automations/automation/{automation.id}", what)
         _shows(page, card, automation.detail, f"the description of {what}")
         switch = card.locator("[role=switch]")
         if switch.get_attribute("aria-checked") != str(automation.enabled).lower():
@@ -470,8 +473,7 @@ def check_automations_and_pools(page, expected: Expected, shots: Screenshots) ->
     _open(page, "/work-pools")
     for pool in expected.work_pools:
         what = f"work pool {pool.name}"
-        card = page.locator(".work-pool-card", has=page.locator(f'a[href="/work-pools/work-pool/{pool.name}"]'))
-        _visible(page, card, what)
+        card = _item(page, ".work-pool-card", f"/work-pools/work-pool/{pool.name}", what)
         _shows(page, card, pool.detail.title(), f"the type of {what}")
     shots.take(page, "stage5-work-pools.png")
     return (
