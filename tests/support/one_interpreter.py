@@ -1,9 +1,10 @@
 """README commands in one Python interpreter.
 
-`prefect ARGS` goes to Prefect's own CLI entry point and `python PATH ARGS` runs PATH as `__main__`, each
-with its own argv, from the top of the repository: the code that typing the command runs, without the
-seconds a new interpreter spends importing Prefect for each one. Two checks that run nothing: whether
-`prefect` argument lists parse in the installed CLI, and whether Python names exist.
+Each command runs through coursekit.commands, as in the stage runners: `prefect ARGS` goes to Prefect's
+own CLI entry point and `python PATH ARGS` runs PATH as `__main__`, each with its own argv, from the top
+of the repository, without the seconds a new interpreter spends importing Prefect for each one. Two
+checks that run nothing: whether `prefect` argument lists parse in the installed CLI, and whether Python
+names exist.
 
     python -m tests.support.one_interpreter REQUEST.json RESULT.json
 
@@ -16,43 +17,20 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import runpy
 import shlex
 import sys
-import traceback
 from pathlib import Path
 
 MARKER = "#####-readme-command"
 
 
 def run(command: str) -> int:
-    """Run one command line (`prefect ...` or `python PATH ...`); return its exit code."""
-    argv = shlex.split(command)
-    saved_argv, saved_path = sys.argv, list(sys.path)
-    try:
-        if argv[0] == "prefect":
-            from prefect.cli import app
+    """Run one command line (`prefect ...` or `python PATH ...`) as the stage runners do; its exit code."""
+    from coursekit import commands
 
-            sys.argv = argv
-            app()
-        elif argv[0] == "python" and len(argv) > 1 and argv[1].endswith(".py"):
-            sys.argv = argv[1:]
-            sys.path.insert(0, str(Path(argv[1]).resolve().parent))
-            runpy.run_path(argv[1], run_name="__main__")
-        else:
-            raise ValueError(f"not a prefect command or a python script: {command}")
-        return 0
-    except SystemExit as exit_:
-        if exit_.code is None or isinstance(exit_.code, int):
-            return exit_.code or 0
-        print(exit_.code, file=sys.stderr)
-        return 1
-    except Exception:
-        traceback.print_exc()
-        return 1
+    try:
+        return commands.run(shlex.split(command))
     finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        sys.stdout.flush()
         sys.stderr.flush()
 
 
