@@ -87,12 +87,13 @@ def stop_worker(pool: str, index: int = 1) -> bool:
 
 
 @contextmanager
-def running(pool: str, count: int = 1, *, limit: int | None = None) -> Iterator[None]:
+def running(pool: str, count: int = 1, *, limit: int | None = None, wait: bool = True) -> Iterator[None]:
     """`count` workers on `pool` for the length of a block. Workers that were running already (the tour
-    starts them early, so their start-up overlaps the first lessons) are left running afterwards."""
+    starts them early, so their start-up overlaps the first lessons) are left running afterwards.
+    `wait=False` goes on while they start."""
     names = [service_name(pool, index) for index in range(1, count + 1)]
     already = {name for name in names if services.status(name) is not None}
-    start_workers(pool, count=count, limit=limit)
+    start_workers(pool, count=count, limit=limit, wait=wait)
     try:
         yield
     finally:

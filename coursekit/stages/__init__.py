@@ -4,12 +4,13 @@ by hand. One module per stage; common.py has what they share."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from coursekit import config, console, server, services, workers
+from coursekit import config, console, server, workers
 from coursekit.stages import stage5
 from coursekit.stages.common import StageFailed, StageResult
 from coursekit.stages.stage1 import stage_1
@@ -21,19 +22,6 @@ from coursekit.stages.stage5 import stage_5
 __all__ = ["STAGES", "StageFailed", "StageResult", "run_stage", "tour"]
 
 STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3, 4: stage_4, 5: stage_5}
-
-
-def _start_workers_early() -> list[services.Running]:
-    """The workers of stages 3-5, started now: each spends seconds importing Prefect, which then overlaps
-    the first two lessons instead of delaying the later ones. The stages find them running and leave them."""
-    wanted = {"course-pool": (1, None), stage5.SCALE_POOL: (stage5.SCALE_WORKERS, 1)}  # pool: (workers, --limit)
-    started = []
-    for pool, (count, limit) in wanted.items():
-        workers.ensure_pool(pool)
-        names = [workers.service_name(pool, index) for index in range(1, count + 1)]
-        already = {name for name in names if services.status(name) is not None}
-        started += [w for w in workers.start_workers(pool, count, limit=limit, wait=False) if w.name not in already]
-    return started
 
 
 def run_stage(number: int) -> StageResult:
@@ -53,14 +41,15 @@ def tour() -> list[StageResult]:
     started = time.monotonic()
     results = []
     server.ensure_running()
-    early = _start_workers_early()
-    try:
+    with contextlib.ExitStack() as early:
+        # The workers of stages 3-5, started now: each spends seconds importing Prefect, which then overlaps
+        # the first two lessons instead of delaying the later ones. The stages find them running.
+        for pool, count, limit in (("course-pool", 1, None), (stage5.SCALE_POOL, stage5.SCALE_WORKERS, 1)):
+            workers.ensure_pool(pool)
+            early.enter_context(workers.running(pool, count, limit=limit, wait=False))
         for number in STAGES:
             console.step(f"Stage {number}")
             results.append(run_stage(number))
-    finally:
-        for running in early:
-            services.stop(running.name)
     total = round(time.monotonic() - started, 1)
     console.step("Tour summary")
     console.say(
