@@ -83,12 +83,7 @@ def tour_cold() -> dict:
     log = config.current().state_dir / "bench-tour.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
-        course = {
-            "COURSE_STATE_DIR": f"{tmp}/state",
-            "COURSE_DATA_DIR": f"{tmp}/data",
-            "COURSE_MODELS_DIR": f"{tmp}/models",
-            **{name: str(services.free_port()) for name in PORT_VARIABLES},
-        }
+        course = services.throwaway_course(Path(tmp))
         env = {**os.environ, **course}
         started = time.perf_counter()
         with log.open("w") as out, console.waiting(f"Touring stages 1-5 (output: {config.shown(log)})") as wait:
@@ -112,9 +107,6 @@ def tour_cold() -> dict:
         },
         "log": config.shown(log),
     }
-
-
-PORT_VARIABLES = ("COURSE_SERVER_PORT", "COURSE_FACTS_PORT", "COURSE_S3_PORT", "COURSE_SMTP_PORT")
 
 
 def main() -> None:

@@ -68,6 +68,28 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def throwaway_course(state_dir: Path) -> dict[str, str]:
+    """The variables of a course of its own: state, data and models under `state_dir`, and free ports.
+
+    The tests and `make bench` run such a course beside the learner's, whose server and files stay as they are.
+    """
+    return {
+        "COURSE_STATE_DIR": str(state_dir),
+        "COURSE_DATA_DIR": str(state_dir / "data"),
+        "COURSE_MODELS_DIR": str(state_dir / "models"),
+        **{
+            variable: str(free_port())
+            for variable in (
+                "COURSE_SERVER_PORT",
+                "COURSE_FACTS_PORT",
+                "COURSE_S3_PORT",
+                "COURSE_SMTP_PORT",
+                "COURSE_POSTGRES_PORT",
+            )
+        },
+    }
+
+
 def _pidfile(name: str) -> Path:
     return config.current().run_dir / f"{name}.json"
 

@@ -22,15 +22,7 @@ from tests.support import exercises
 OWN_STATE = os.environ.get("COURSE_TEST_USE_RUNNING_SERVER") != "1"
 if OWN_STATE:
     _state_dir = Path(tempfile.mkdtemp(prefix="course-test-"))
-    os.environ.update(
-        COURSE_STATE_DIR=str(_state_dir),
-        COURSE_SERVER_PORT=str(services.free_port()),
-        COURSE_FACTS_PORT=str(services.free_port()),
-        COURSE_S3_PORT=str(services.free_port()),
-        COURSE_SMTP_PORT=str(services.free_port()),
-        COURSE_DATA_DIR=str(_state_dir / "data"),
-        COURSE_MODELS_DIR=str(_state_dir / "models"),
-    )
+    os.environ.update(services.throwaway_course(_state_dir))
     os.environ.update(config.current().prefect_env())
     # A learner's real bucket, mail server, database and login stay out of the tests.
     for leaked in (

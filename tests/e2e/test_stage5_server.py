@@ -47,15 +47,7 @@ class Course:
 
     def __init__(self, state_dir: Path, **variables: str) -> None:
         self.state_dir = state_dir
-        self.variables = {
-            "COURSE_STATE_DIR": str(state_dir),
-            "COURSE_DATA_DIR": str(state_dir / "data"),
-            "COURSE_MODELS_DIR": str(state_dir / "models"),
-            "COURSE_SERVER_PORT": str(services.free_port()),
-            "COURSE_FACTS_PORT": str(services.free_port()),
-            "COURSE_POSTGRES_PORT": str(services.free_port()),
-            **variables,
-        }
+        self.variables = {**services.throwaway_course(state_dir), **variables}
 
     def env(self, **changes: str) -> dict[str, str]:
         """This process's environment without the session course's settings, plus this course's."""
