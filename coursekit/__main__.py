@@ -72,6 +72,7 @@ def cmd_bench(_: argparse.Namespace) -> None:
 
 
 def cmd_tour(_: argparse.Namespace) -> None:
+    server.ensure_running(wait=False)  # it boots while the stage runners import Prefect and scikit-learn
     from coursekit import stages
 
     try:

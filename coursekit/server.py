@@ -26,10 +26,11 @@ def prefect_executable() -> str:
     return str(candidate) if candidate.exists() else "prefect"
 
 
-def ensure_running(*, quiet: bool = False) -> str:
+def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
     """Start the server unless it is up already; return the API URL.
 
-    Idempotent: a second call finds the running server and says so.
+    Idempotent: a second call finds the running server and says so, or waits for it while it starts.
+    `wait=False` returns once the server's process is started.
     """
     cfg = config.current()
     running = services.status_on_port(NAME, cfg.server_port, "COURSE_SERVER_PORT")
@@ -55,6 +56,8 @@ def ensure_running(*, quiet: bool = False) -> str:
             port=cfg.server_port,
             env=cfg.prefect_env(),
         )
+    if not wait:
+        return cfg.api_url
     services.wait_until(
         running,
         lambda: healthy(cfg.api_url),
