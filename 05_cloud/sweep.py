@@ -1,13 +1,13 @@
 """Lesson 5e: scale out inside one run: a hyperparameter sweep of the trip-duration model on Dask.
 
-    python 05_cloud/sweep.py                            # on a local Dask cluster of 2 worker processes
+    python 05_cloud/sweep.py                            # on a local Dask cluster: one worker process
     python 05_cloud/sweep.py --sequential               # the same sweep, one setting at a time
     python 05_cloud/sweep.py --address tcp://HOST:8786  # on a cluster you started (dask scheduler/worker)
 
 The flow prepares both months once and maps one task over a grid of booster settings. The task runner,
 chosen when the flow is called, decides where those tasks run; with every seed fixed, the RMSEs are the
 same to the last digit wherever that is. Training uses a fixed sample of 20,000 trips (--sample 0: all).
-Compare the times: on a small machine, starting worker processes (each imports Prefect and scikit-learn)
+Compare the times: on a small machine, starting a worker process (it imports Prefect and scikit-learn)
 costs more than four settings save. The table artifact `taxi-sweep` ranks the settings, best first.
 """
 
@@ -34,8 +34,9 @@ from coursekit import console, taxi, trip_model
 from coursekit.lesson import run
 
 GRID = [{"learning_rate": rate, "max_leaf_nodes": leaves} for rate in (0.1, 0.2) for leaves in (31, 63)]
-# A worker process per core of a small machine, one thread each as the model trains on one; no dashboard.
-LOCAL_CLUSTER = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+# One worker process with a thread per core of a small machine; no dashboard. A second process would
+# train no faster on 2 cores, and starting it (importing Prefect and scikit-learn) costs seconds.
+LOCAL_CLUSTER = {"n_workers": 1, "threads_per_worker": 2, "processes": True, "dashboard_address": None}
 
 # Dask workers are other processes, maybe on other machines: they cannot import a lesson file by its
 # name (05_cloud is no package), so this file's functions travel with the tasks, as code.

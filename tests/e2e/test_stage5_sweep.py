@@ -33,7 +33,7 @@ def no_cluster_of_the_learners(monkeypatch):
 
 @pytest.fixture(scope="module")
 def local_cluster_run(sweep):
-    """A sweep as `python 05_cloud/sweep.py` runs it: on a LocalCluster of worker processes."""
+    """A sweep as `python 05_cloud/sweep.py` runs it: on a LocalCluster with a worker process."""
     state = sweep.sweep_flow.with_options(task_runner=sweep.task_runner(), **NO_HANGING)(return_state=True)
     assert state.is_completed(), state.message
     return state
