@@ -59,7 +59,7 @@ s3: $(STAMP) ## Start the local S3-compatible endpoint (moto server on loopback)
 	@$(COURSE) s3
 
 postgres: $(STAMP) ## Start the course's PostgreSQL (lesson 5) and print the COURSE_DATABASE_URL to export
-	@$(PY) -m coursekit.postgres
+	@$(PY) -m coursekit.services.postgres
 
 ui: $(STAMP) ## Print the UI address (and open it where a browser exists)
 	@$(COURSE) ui

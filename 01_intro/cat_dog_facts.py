@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from coursekit.facts_api import fact_url, get_fact
 from coursekit.lesson import run
+from coursekit.services.facts_api import fact_url, get_fact
 
 
 @task(retries=3, retry_delay_seconds=1, retry_jitter_factor=0.5)

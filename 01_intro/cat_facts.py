@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from prefect import flow, task
 
-from coursekit.facts_api import fact_url, get_fact
 from coursekit.lesson import run
+from coursekit.services.facts_api import fact_url, get_fact
 
 
 # Three retries, one second apart, each delay stretched by up to 50% at random ("jitter") so that

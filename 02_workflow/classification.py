@@ -24,9 +24,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from coursekit import churn, paths
 from coursekit.files import atomic_file
-from coursekit.lesson import run
+from coursekit.lesson import churn, paths, run
 
 
 @task(name="Load customers")

@@ -24,10 +24,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from sklearn.pipeline import Pipeline
 
-from coursekit import paths, taxi, trip_model
 from coursekit.files import atomic_file
-from coursekit.lesson import run
-from coursekit.timing import Stopwatch
+from coursekit.lesson import paths, run, taxi, trip_model
+from coursekit.lesson.timing import Stopwatch
 
 
 # A download can fail for a moment; a badly written month or a yellow-taxi file fails every time.

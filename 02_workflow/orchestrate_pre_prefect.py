@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from coursekit import paths, taxi, trip_model
 from coursekit.files import atomic_file
+from coursekit.lesson import paths, taxi, trip_model
 
 
 def read_data(month: str) -> pd.DataFrame:

@@ -21,7 +21,8 @@ import sys
 
 from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
-from coursekit import console, s3
+from coursekit import console
+from coursekit.services import s3
 
 
 def build_blocks(settings: s3.S3Settings) -> tuple[AwsCredentials, S3Bucket]:

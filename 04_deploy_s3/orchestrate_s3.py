@@ -21,8 +21,8 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.flows import load_flow_from_entrypoint
 
-from coursekit import paths, s3
-from coursekit.lesson import run
+from coursekit.lesson import paths, run
+from coursekit.services import s3
 
 TRAINING_FLOW = Path(__file__).resolve().parent.parent / "02_workflow" / "orchestrate.py"
 

@@ -18,8 +18,8 @@ import argparse
 from prefect import flow, task
 from prefect.events import emit_event
 
-from coursekit import s3, taxi
-from coursekit.lesson import run
+from coursekit.lesson import run, taxi
+from coursekit.services import s3
 
 
 @task(name="Check month")

@@ -17,7 +17,8 @@ import sys
 
 from prefect_email import EmailServerCredentials
 
-from coursekit import console, smtp
+from coursekit import console
+from coursekit.services import smtp
 
 
 def build_block(settings: smtp.SMTPSettings) -> EmailServerCredentials:

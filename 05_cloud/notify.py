@@ -20,8 +20,9 @@ from prefect import flow
 from prefect.flows import load_flow_from_entrypoint
 from prefect_email import EmailServerCredentials, email_send_message
 
-from coursekit import config, runs, smtp
+from coursekit import config, runs
 from coursekit.lesson import run
+from coursekit.services import smtp
 
 
 async def email_the_outcome(flow, flow_run, state) -> None:

@@ -16,8 +16,7 @@ import pickle
 
 from prefect import flow
 
-from coursekit import paths, taxi, trip_model
-from coursekit.lesson import run
+from coursekit.lesson import paths, run, taxi, trip_model
 
 WEEKS = {1: (1, 7), 2: (8, 14), 3: (15, 21), 4: (22, 31)}  # days of the month; week 4 runs to its end
 

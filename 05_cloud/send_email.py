@@ -16,8 +16,8 @@ import argparse
 from prefect import flow
 from prefect_email import EmailServerCredentials, email_send_message
 
-from coursekit import smtp
 from coursekit.lesson import run
+from coursekit.services import smtp
 
 
 @flow(name="send-email", log_prints=True)

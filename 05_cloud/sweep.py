@@ -30,8 +30,8 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.asyncutils import run_coro_as_sync
 from prefect_dask import DaskTaskRunner
 
-from coursekit import console, taxi, trip_model
-from coursekit.lesson import run
+from coursekit import console
+from coursekit.lesson import run, taxi, trip_model
 
 GRID = [{"learning_rate": rate, "max_leaf_nodes": leaves} for rate in (0.1, 0.2) for leaves in (31, 63)]
 # One worker process with a thread per core of a small machine; no dashboard. A second process would

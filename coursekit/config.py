@@ -24,7 +24,7 @@ class CourseConfig:
     postgres_port: int = 5433
     # Opt-in: "user:password" that the course's server asks for (and every course process sends).
     server_auth: str | None = None
-    # Opt-in: the server's database instead of SQLite in PREFECT_HOME (`python -m coursekit.postgres` prints one).
+    # Opt-in: the server's database instead of SQLite in PREFECT_HOME (`make postgres` prints one).
     database_url: str | None = None
 
     @property

@@ -30,7 +30,8 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
-from coursekit import config, console, services
+from coursekit import config, console
+from coursekit.services import lifecycle
 
 
 @dataclass
@@ -162,7 +163,7 @@ def wait_for_runs(flow_run_ids: dict[str, str], *, timeout: float = 300) -> dict
             wait.tick()
             time.sleep(0.5)
     unfinished = [label for label, run in found.items() if not (run.state and run.state.is_final())]
-    raise services.ServiceError(
+    raise lifecycle.ServiceError(
         f"{', '.join(unfinished)} did not finish within {timeout:.0f} s. Is a worker polling the pool? (make status)"
     )
 
@@ -193,7 +194,7 @@ def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float 
                     return found[0]
                 wait.tick()
                 time.sleep(1)
-    raise services.ServiceError(
+    raise lifecycle.ServiceError(
         f"No run of {deployment} ended within {timeout:.0f} s. Is a worker polling its pool? (make status)"
     )
 

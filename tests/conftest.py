@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import config, server, services
+from coursekit import config
+from coursekit.services import lifecycle, server
 from tests.support import exercises
 
 OWN_STATE = os.environ.get("COURSE_TEST_USE_RUNNING_SERVER") != "1"
 if OWN_STATE:
     _state_dir = Path(tempfile.mkdtemp(prefix="course-test-"))
-    os.environ.update(services.throwaway_course(_state_dir))
+    os.environ.update(lifecycle.throwaway_course(_state_dir))
     os.environ.update(config.current().prefect_env())
     # A learner's real bucket, mail server, database and login stay out of the tests.
     for leaked in (
@@ -55,7 +56,7 @@ def course_worker(prefect_server: str) -> str:
     Checked for every test that asks: a test may stop workers (make stage-3 does), and starting one
     that is already running returns at once.
     """
-    from coursekit import workers
+    from coursekit.services import workers
 
     workers.ensure_pool("course-pool")
     workers.start_worker("course-pool")
@@ -64,7 +65,7 @@ def course_worker(prefect_server: str) -> str:
 
 @pytest.fixture(scope="session")
 def _stage3_deployed(prefect_server: str) -> None:
-    from coursekit import gitrepo, workers
+    from coursekit.services import gitrepo, workers
     from tests.support.run import output, prefect
 
     workers.ensure_pool("course-pool")
@@ -81,7 +82,7 @@ def stage3_deployments(_stage3_deployed: None, course_worker: str) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     _drain_prefect_clients()
     if OWN_STATE:
-        services.stop_all()
+        lifecycle.stop_all()
         shutil.rmtree(_state_dir, ignore_errors=True)
 
 

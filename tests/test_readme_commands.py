@@ -32,8 +32,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coursekit import config, services, smtp
+from coursekit import config
 from coursekit.config import REPO_ROOT
+from coursekit.services import lifecycle, smtp
 from tests.support import one_interpreter
 from tests.support.readme_commands import (
     all_commands,
@@ -237,9 +238,9 @@ EXERCISED: dict[str, Here | Elsewhere | NotHere] = {
     "python 05_cloud/sweep.py --address tcp://HOST:8786": Elsewhere(
         {"tests/e2e/test_stage5_sweep.py": ('"05_cloud/sweep.py", "--address"', "cluster.scheduler_address")}
     ),
-    "make postgres": Elsewhere({"tests/e2e/test_stage5_server.py": ('"python", "-m", "coursekit.postgres"',)}),
-    'export COURSE_DATABASE_URL="$(.venv/bin/python -m coursekit.postgres url)"': Elsewhere(
-        {"tests/e2e/test_stage5_server.py": ('"-m", "coursekit.postgres", "url"', '"COURSE_DATABASE_URL"')}
+    "make postgres": Elsewhere({"tests/e2e/test_stage5_server.py": ('"python", "-m", "coursekit.services.postgres"',)}),
+    'export COURSE_DATABASE_URL="$(.venv/bin/python -m coursekit.services.postgres url)"': Elsewhere(
+        {"tests/e2e/test_stage5_server.py": ('"-m", "coursekit.services.postgres", "url"', '"COURSE_DATABASE_URL"')}
     ),
     "make stop && make server": Elsewhere(
         {
@@ -389,7 +390,7 @@ MAKE_RUNS = {
     "env": "-m coursekit env",
     "tour": "-m coursekit tour",
     "bench": "-m coursekit bench",
-    "postgres": "-m coursekit.postgres",
+    "postgres": "-m coursekit.services.postgres",
     "test": "-m pytest",
     "help": "grep -E",
     "setup": "uv pip sync",
@@ -494,13 +495,13 @@ def test_a_pool_of_another_type_is_reported_as_the_readme_quotes_it():
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
-    from coursekit import workers
+    from coursekit.services import workers
 
     pool = f"docker-pool-{time.monotonic_ns()}"
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=pool, type="docker"))
         try:
-            with pytest.raises(services.ServiceError) as refused:
+            with pytest.raises(lifecycle.ServiceError) as refused:
                 workers.ensure_pool(pool)
         finally:
             client.delete_work_pool(pool)
@@ -525,13 +526,13 @@ def test_make_check_1_reports_each_exercise_with_its_hint():
 
 def test_the_plain_script_trains_offline_on_a_synthetic_month_with_the_readme_notice(tmp_path):
     command = "python 02_workflow/orchestrate_pre_prefect.py --train 2023-01 --val 2023-02"
-    offline = f"http://127.0.0.1:{services.free_port()}/trip-data"  # nothing answers: offline, at once
+    offline = f"http://127.0.0.1:{lifecycle.free_port()}/trip-data"  # nothing answers: offline, at once
     env = {k: v for k, v in os.environ.items() if k != "COURSE_TLC_DIR"}
     env.update(TLC_BASE_URL=offline, COURSE_DATA_DIR=str(tmp_path / "data"), COURSE_MODELS_DIR=str(tmp_path / "models"))
     done = shell(f'eval "$(make -s env)"\n{command}', env=env)
     assert done.returncode == 0, output(done)
     assert re.fullmatch(r"rmse=\d+\.\d{3}", done.stdout.strip().splitlines()[-1]), output(done)
-    from coursekit.taxi import DEFAULT_BASE_URL
+    from coursekit.lesson.taxi import DEFAULT_BASE_URL
 
     printed = done.stdout.replace(offline, DEFAULT_BASE_URL).replace(str(tmp_path), "…")
     quoted = troubleshooting_block("### Offline: a synthetic month instead of the TLC data")
@@ -540,11 +541,13 @@ def test_the_plain_script_trains_offline_on_a_synthetic_month_with_the_readme_no
 
 
 def test_real_s3_settings_are_read_and_make_s3_starts_the_local_endpoint():
-    from coursekit import s3
+    from coursekit.services import s3
 
     exports = [c.text for c in all_commands() if c.readme == "04_deploy_s3/README.md" and c.text.startswith("export ")]
     assert len(exports) == 3, exports
-    settings = "from coursekit import s3; s = s3.settings(); print(s.where, s.bucket, s.access_key_id, s.local)"
+    settings = (
+        "from coursekit.services import s3; s = s3.settings(); print(s.where, s.bucket, s.access_key_id, s.local)"
+    )
     real = shell("\n".join([*exports, "make s3", f"{sys.executable} -c '{settings}'"]))
     assert real.returncode == 0, output(real)
     assert real.stdout.splitlines()[-2:] == [
@@ -552,15 +555,15 @@ def test_real_s3_settings_are_read_and_make_s3_starts_the_local_endpoint():
         "AWS S3 (eu-west-1) my-existing-bucket ... False",
     ], output(real)
 
-    was_running = services.status(s3.SERVICE) is not None
+    was_running = lifecycle.status(s3.SERVICE) is not None
     try:
         local = shell("make s3")
         assert local.returncode == 0, output(local)
         assert f"✓ Local S3 endpoint up at {s3.local_url()}, bucket 'prefect-course'" in local.stdout, output(local)
-        assert services.answers(f"{s3.local_url()}/moto-api/")
+        assert lifecycle.answers(f"{s3.local_url()}/moto-api/")
     finally:
         if not was_running:
-            services.stop(s3.SERVICE)
+            lifecycle.stop(s3.SERVICE)
 
 
 def test_the_installed_fastapi_and_prefect_are_the_locked_ones():
@@ -596,7 +599,7 @@ def in_one_interpreter(*commands: str, timeout: float = 300) -> list[tuple[int, 
 def test_lesson_commands_in_one_interpreter():
     from prefect import get_client
 
-    from coursekit import automations
+    from coursekit.cli import automations
 
     sent_after = time.time()
     send = 'python 05_cloud/send_email.py --subject "Hello" --body "From the course"'

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import flow, task
 
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 
 # TODO: give this task the name "Read taxi data".

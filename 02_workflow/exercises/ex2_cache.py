@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from prefect import flow, task
 
-from coursekit import trip_model
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import trip_model
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 
 # TODO: cache this task on its inputs and its source (prefect.cache_policies), for a day.

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 from prefect import flow, task
 
-from coursekit import trip_model
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import trip_model
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 
 def small_month(month: str) -> pd.DataFrame:

@@ -10,7 +10,7 @@ Check with `make check-4`.
 
 from __future__ import annotations
 
-from coursekit import s3
+from coursekit.services import s3
 
 BLOCK_NAME = "ex1-bucket"  # s3-bucket/ex1-bucket in the UI's Blocks page
 

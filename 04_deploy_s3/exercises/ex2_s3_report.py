@@ -15,7 +15,8 @@ import pickle
 import pandas as pd
 from prefect import flow
 
-from coursekit import s3, trip_model
+from coursekit.lesson import trip_model
+from coursekit.services import s3
 
 
 @flow(name="s3-rmse-report", log_prints=True)

@@ -30,7 +30,7 @@ def send_hello(subject: str, email_from: str, email_to: str) -> None:
 
 
 if __name__ == "__main__":
-    from coursekit import smtp
+    from coursekit.services import smtp
 
     settings = smtp.settings()
     smtp.ensure_local_server()

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 @pytest.fixture(scope="module", autouse=True)
 def course_pool():
-    from coursekit import workers
+    from coursekit.services import workers
 
     workers.ensure_pool("course-pool")
 

@@ -9,14 +9,14 @@ import psutil
 import pytest
 import requests
 
-from coursekit import services
+from coursekit.services import lifecycle
 from tests.support.run import output, run
 
 pytestmark = pytest.mark.e2e
 
 
 def test_server_is_idempotent_and_stop_leaves_no_course_process(tmp_path):
-    port, facts_port = services.free_port(), services.free_port()
+    port, facts_port = lifecycle.free_port(), lifecycle.free_port()
     env = {
         "COURSE_STATE_DIR": str(tmp_path / "state"),
         "COURSE_SERVER_PORT": str(port),

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from coursekit import config, facts_api, runs
+from coursekit import config, runs
+from coursekit.services import facts_api
 from tests.support.run import output, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]

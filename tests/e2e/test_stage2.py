@@ -12,8 +12,9 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
-from coursekit import paths, runs
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit import runs
+from coursekit.lesson import paths
+from coursekit.lesson.taxi_synthetic import synthetic_month
 from tests.support.lessons import load_lesson
 from tests.support.run import output, run
 

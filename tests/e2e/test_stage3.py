@@ -10,7 +10,8 @@ import pytest
 from prefect import get_client
 from prefect.deployments import run_deployment
 
-from coursekit import config, runs, services
+from coursekit import config, runs
+from coursekit.services import lifecycle
 from tests.support.run import output, prefect, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -49,7 +50,7 @@ def test_the_git_pull_step_fetches_the_code_on_every_run(tmp_path):
         second = run_deployment("taxi-training/taxi-from-git", timeout=300)
         assert second.state.is_failed() and "this code came from the new commit" in second.state.message
     finally:
-        from coursekit import gitrepo
+        from coursekit.services import gitrepo
 
         gitrepo.publish_head()  # back to the repository's own last commit for the other tests
 
@@ -80,7 +81,7 @@ def test_deploying_twice_changes_nothing():
 
 
 def test_serve_py_registers_a_static_deployment_and_runs_it_in_its_own_process():
-    served = services.start("serve-test", [sys.executable, "03_deploy_local/serve.py"])
+    served = lifecycle.start("serve-test", [sys.executable, "03_deploy_local/serve.py"])
     try:
         deadline = time.monotonic() + 120
         with get_client(sync_client=True) as client:
@@ -93,7 +94,7 @@ def test_serve_py_registers_a_static_deployment_and_runs_it_in_its_own_process()
         )
         assert flow_run.state.is_completed(), flow_run.state
     finally:
-        services.stop(served.name)
+        lifecycle.stop(served.name)
     log = served.log.read_text()
     assert "taxi-served" in log
 

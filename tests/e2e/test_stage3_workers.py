@@ -14,13 +14,13 @@ import pytest
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
-from coursekit import services, workers
+from coursekit.services import lifecycle, workers
 from tests.support.deployments import deploy_test_flow, wait_final, wait_running
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 
-def kill_hard(worker: services.Running, flow_run_id: UUID) -> None:
+def kill_hard(worker: lifecycle.Running, flow_run_id: UUID) -> None:
     """What a machine failure does: the worker and the flow-run process die at once, saying nothing."""
     doomed = [p for p in psutil.process_iter() if _env(p).get("PREFECT__FLOW_RUN_ID") == str(flow_run_id)]
     assert doomed, "the flow-run process was not found"
@@ -37,7 +37,7 @@ def _env(proc: psutil.Process) -> dict:
 
 
 def test_a_run_whose_worker_dies_ends_crashed_and_a_new_worker_runs_the_next():
-    from coursekit import automations
+    from coursekit.cli import automations
 
     automations.apply("03_deploy_local/crash-zombies.yaml")
     workers.ensure_pool("crash-pool")

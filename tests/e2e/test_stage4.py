@@ -10,7 +10,8 @@ import boto3
 import pytest
 from prefect_aws import AwsCredentials, S3Bucket
 
-from coursekit import config, s3, services
+from coursekit import config
+from coursekit.services import lifecycle, s3
 from tests.support.lessons import load_lesson
 from tests.support.run import output, prefect, run
 
@@ -38,16 +39,16 @@ def guarded_endpoint(prefect_server: str):
 
     The course's own local endpoint accepts any key; this one tells a wrong secret from a right one.
     """
-    port = services.free_port()
+    port = lifecycle.free_port()
     name = "s3-guarded"
-    running = services.start(
+    running = lifecycle.start(
         name,
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         port=port,
         env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"},  # three unsigned calls to create the user, then auth on
     )
     url = f"http://127.0.0.1:{port}"
-    services.wait_until(running, lambda: services.answers(f"{url}/moto-api/"), what="Starting a guarded S3 endpoint")
+    lifecycle.wait_until(running, lambda: lifecycle.answers(f"{url}/moto-api/"), what="Starting a guarded S3 endpoint")
     iam = boto3.client(
         "iam", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
@@ -63,7 +64,7 @@ def guarded_endpoint(prefect_server: str):
         aws_secret_access_key=key["SecretAccessKey"],
     ).create_bucket(Bucket="guarded-bucket")
     yield url, key["AccessKeyId"], key["SecretAccessKey"]
-    services.stop(name)
+    lifecycle.stop(name)
 
 
 def blocks_on_server() -> tuple[str | None, str | None]:
@@ -130,7 +131,7 @@ def test_right_credentials_on_a_guarded_endpoint_work_and_a_missing_bucket_is_na
 
 @pytest.mark.usefixtures("course_blocks")
 def test_an_endpoint_that_is_down_is_named(monkeypatch):
-    url = f"http://127.0.0.1:{services.free_port()}"
+    url = f"http://127.0.0.1:{lifecycle.free_port()}"
     monkeypatch.setenv("COURSE_S3_ENDPOINT_URL", url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")

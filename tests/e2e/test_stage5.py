@@ -11,7 +11,9 @@ import pytest
 import yaml
 from prefect.flows import load_flow_from_entrypoint
 
-from coursekit import cloud, config, services, smtp
+from coursekit import config
+from coursekit.cli import cloud
+from coursekit.services import lifecycle, smtp
 from tests.support.run import output, run
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +54,7 @@ def test_make_stage_5_end_to_end_and_the_cloud_target_without_a_key(monkeypatch)
     # Applying the automation again (as a second make stage-5 does) replaces it: one, not one per run.
     from prefect import get_client
 
-    from coursekit.stages import stage5
+    from coursekit.cli.stages import stage5
 
     stage5.apply_automation()
     with get_client(sync_client=True) as client:
@@ -93,7 +95,7 @@ def test_an_unreachable_cloud_is_a_clear_error_and_the_key_is_never_printed(monk
     monkeypatch.setenv("COURSE_CLOUD_WORKSPACE", "my-account/my-ws")
     monkeypatch.setenv("COURSE_CLOUD_GIT_URL", "https://example.org/course.git")
     # Where Cloud would be, nothing listens: the login fails as it does offline, but at once.
-    monkeypatch.setenv("PREFECT_CLOUD_API_URL", f"http://127.0.0.1:{services.free_port()}/api")
+    monkeypatch.setenv("PREFECT_CLOUD_API_URL", f"http://127.0.0.1:{lifecycle.free_port()}/api")
     with pytest.raises(cloud.CloudError, match="Could not log in to Prefect Cloud"):
         cloud.deploy()
     printed = capfd.readouterr()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from coursekit import runs, services, smtp
+from coursekit import runs
+from coursekit.services import lifecycle, smtp
 from tests.support.lessons import load_lesson
 from tests.support.mail import mail_with
 from tests.support.run import output, run
@@ -49,7 +50,7 @@ def test_a_completed_and_a_failed_run_each_send_an_email():
 
 
 def test_a_mail_server_that_is_down_is_named_and_no_block_is_saved(monkeypatch):
-    port = services.free_port()
+    port = lifecycle.free_port()
     monkeypatch.setenv("COURSE_SMTP_SERVER", "127.0.0.1")
     monkeypatch.setenv("COURSE_SMTP_PORT", str(port))
     monkeypatch.setenv("COURSE_SMTP_TYPE", "INSECURE")

@@ -1,5 +1,5 @@
 """Stage 5, the server as a team would host it: behind a login (COURSE_SERVER_AUTH) and on PostgreSQL
-(COURSE_DATABASE_URL, the course's own from `python -m coursekit.postgres`) instead of SQLite.
+(COURSE_DATABASE_URL, the course's own from `python -m coursekit.services.postgres`) instead of SQLite.
 
 A second course runs beside the session's: its own state folder, ports and server, driven by subprocesses
 with the variables a learner exports, and stopped with `python -m coursekit stop` as a learner would.
@@ -21,8 +21,9 @@ from unittest import mock
 import pytest
 import requests
 
-from coursekit import config, postgres, services
+from coursekit import config
 from coursekit.config import REPO_ROOT
+from coursekit.services import lifecycle, postgres
 from tests.support.run import output
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +35,7 @@ def postgres_missing() -> str | None:
     """Why the PostgreSQL test cannot run here, or None."""
     try:
         postgres.find_programs()
-    except services.ServiceError:
+    except lifecycle.ServiceError:
         return (
             "Debian's PostgreSQL is not installed (no initdb/postgres in /usr/lib/postgresql/*/bin or on PATH): "
             "apt-get install postgresql"
@@ -47,7 +48,7 @@ class Course:
 
     def __init__(self, state_dir: Path, **variables: str) -> None:
         self.state_dir = state_dir
-        self.variables = {**services.throwaway_course(state_dir), **variables}
+        self.variables = {**lifecycle.throwaway_course(state_dir), **variables}
 
     def env(self, **changes: str) -> dict[str, str]:
         """This process's environment without the session course's settings, plus this course's."""
@@ -86,7 +87,7 @@ def hosted_course():
     course = Course(state_dir, COURSE_SERVER_AUTH=LOGIN)
     try:
         if postgres_missing() is None:
-            started = course.run("python", "-m", "coursekit.postgres", "url")
+            started = course.run("python", "-m", "coursekit.services.postgres", "url")
             assert started.returncode == 0, output(started)
             course.variables["COURSE_DATABASE_URL"] = started.stdout.strip()
         up = course.run("python", "-m", "coursekit", "server")
@@ -153,7 +154,7 @@ def test_a_deployment_runs_on_a_worker_with_every_record_in_postgres(hosted_cour
     port = hosted_course.variables["COURSE_POSTGRES_PORT"]
     assert database_url.startswith("postgresql+asyncpg://postgres:") and f"@127.0.0.1:{port}/prefect" in database_url
 
-    again = hosted_course.run("python", "-m", "coursekit.postgres")  # idempotent: the same cluster and URL
+    again = hosted_course.run("python", "-m", "coursekit.services.postgres")  # idempotent: the same cluster and URL
     assert again.returncode == 0 and f"export COURSE_DATABASE_URL={database_url}" in again.stdout, output(again)
 
     # A process pool, a deployment and a worker, in one process (each start of Prefect costs seconds). The
@@ -161,7 +162,7 @@ def test_a_deployment_runs_on_a_worker_with_every_record_in_postgres(hosted_cour
     # whole folder (.venv included) into a workspace before every run.
     setup = f"""
 from prefect import flow
-from coursekit import workers
+from coursekit.services import workers
 workers.ensure_pool("pg-pool")
 flow.from_source({str(REPO_ROOT)!r}, "tests/support/flows.py:quick").deploy(
     "pg", work_pool_name="pg-pool", ignore_warnings=True
@@ -183,13 +184,13 @@ workers.start_worker("pg-pool", env={{"PREFECT_WORKER_QUERY_SECONDS": "2"}})
 def test_without_postgres_programs_the_message_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(postgres, "DEBIAN_ROOT", tmp_path)
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(services.ServiceError, match=r"apt-get install postgresql") as refused:
+    with pytest.raises(lifecycle.ServiceError, match=r"apt-get install postgresql") as refused:
         postgres.find_programs()
     assert "COURSE_DATABASE_URL=postgresql+asyncpg://" in str(refused.value)
 
 
 def test_a_database_url_where_nothing_answers_is_named_before_the_server_starts(tmp_path):
-    port = services.free_port()
+    port = lifecycle.free_port()
     course = Course(tmp_path, COURSE_DATABASE_URL=f"postgresql+asyncpg://me:hunter2@127.0.0.1:{port}/prefect")
     refused = course.run("python", "-m", "coursekit", "server", timeout=60)
     assert refused.returncode == 1, output(refused)

@@ -11,7 +11,7 @@ from distributed import LocalCluster
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
-from coursekit import services
+from coursekit.services import lifecycle
 from tests.support.lessons import load_lesson
 from tests.support.run import output, run
 
@@ -84,7 +84,7 @@ def _artifacts_of(state) -> list:
 
 
 def test_an_address_where_no_scheduler_answers_fails_in_seconds_saying_what_to_do(sweep):
-    address = f"tcp://127.0.0.1:{services.free_port()}"
+    address = f"tcp://127.0.0.1:{lifecycle.free_port()}"
     started = time.monotonic()
     with pytest.raises(ConnectionError, match="start it with `dask scheduler`") as raised:
         sweep.task_runner(address=address)
@@ -103,7 +103,7 @@ def test_a_port_that_is_not_a_scheduler_fails_in_seconds_instead_of_hanging(swee
 
 
 def test_the_cli_names_an_unreachable_address_and_exits_1_without_a_traceback():
-    address = f"tcp://127.0.0.1:{services.free_port()}"
+    address = f"tcp://127.0.0.1:{lifecycle.free_port()}"
     done = run("python", "05_cloud/sweep.py", "--address", address, timeout=120)
     assert done.returncode == 1, output(done)
     assert f"✗ Could not reach the Dask scheduler at {address}" in done.stderr, output(done)

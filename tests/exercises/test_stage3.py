@@ -22,8 +22,9 @@ from prefect.client.schemas.objects import Deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.server.schemas import schedules as server_schedules
 
-from coursekit import runs, workers
+from coursekit import runs
 from coursekit.config import REPO_ROOT
+from coursekit.services import workers
 from tests.support.run import output, prefect
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -19,8 +19,9 @@ from prefect.events.filters import EventAnyResourceFilter, EventFilter, EventNam
 from prefect.events.worker import EventsWorker
 from prefect_aws import AwsCredentials, S3Bucket
 
-from coursekit import s3, trip_model
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import trip_model
+from coursekit.lesson.taxi_synthetic import synthetic_month
+from coursekit.services import s3
 from tests.support.lessons import load_lesson
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

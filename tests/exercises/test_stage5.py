@@ -16,7 +16,7 @@ from prefect import flow, get_client
 from prefect_dask import DaskTaskRunner
 from prefect_email import EmailServerCredentials
 
-from coursekit import smtp
+from coursekit.services import smtp
 from tests.support.lessons import load_lesson
 from tests.support.mail import mail_with
 from tests.support.run import output, prefect
@@ -50,7 +50,7 @@ def test_block_is_saved_and_a_message_arrives(exercise, local_mail):
 @pytest.fixture(scope="module")
 def send_email_deployment(local_mail: smtp.SMTPSettings) -> UUID:
     """send-email/course-email deployed from 05_cloud/prefect.yaml, with the block it sends through."""
-    from coursekit import workers
+    from coursekit.services import workers
 
     workers.ensure_pool("course-pool")  # prefect deploy refuses a deployment whose pool does not exist
     load_lesson("05_cloud/create_email_block.py").create_email_block()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from coursekit import smtp
+from coursekit.services import smtp
 
 
 def mail_with(subject_part: str, timeout: float = 30) -> smtp.Received | None:

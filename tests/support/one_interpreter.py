@@ -1,6 +1,6 @@
 """README commands in one Python interpreter.
 
-Each command runs through coursekit.commands, as in the stage runners: `prefect ARGS` goes to Prefect's
+Each command runs through coursekit.cli.commands, as in the stage runners: `prefect ARGS` goes to Prefect's
 own CLI entry point and `python PATH ARGS` runs PATH as `__main__`, each with its own argv, from the top
 of the repository, without the seconds a new interpreter spends importing Prefect for each one. Two
 checks that run nothing: whether `prefect` argument lists parse in the installed CLI, and whether Python
@@ -26,7 +26,7 @@ MARKER = "#####-readme-command"
 
 def run(command: str) -> int:
     """Run one command line (`prefect ...` or `python PATH ...`) as the stage runners do; its exit code."""
-    from coursekit import commands
+    from coursekit.cli import commands
 
     try:
         return commands.run(shlex.split(command))

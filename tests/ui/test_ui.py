@@ -17,8 +17,9 @@ import sys
 
 import pytest
 
-from coursekit import browser, services
 from coursekit.config import REPO_ROOT
+from coursekit.maintainer import browser
+from coursekit.services import lifecycle
 
 pytestmark = pytest.mark.e2e
 
@@ -91,7 +92,7 @@ def test_a_page_that_differs_from_the_api_fails_its_check(tour: str, monkeypatch
 
 
 def test_without_a_server_the_check_says_to_start_one(chromium: None, monkeypatch) -> None:
-    monkeypatch.setenv("COURSE_SERVER_PORT", str(services.free_port()))
+    monkeypatch.setenv("COURSE_SERVER_PORT", str(lifecycle.free_port()))
     with pytest.raises(browser.UICheckFailed, match=r"make server.*make tour"):
         browser.check_ui()
 

@@ -7,8 +7,8 @@ import threading
 import pytest
 import requests
 
-from coursekit import facts_api
-from coursekit.facts_api import FactUnavailable, FlakyFacts, get_fact
+from coursekit.services import facts_api
+from coursekit.services.facts_api import FactUnavailable, FlakyFacts, get_fact
 
 
 def outcomes(facts: FlakyFacts, kind: str, n: int) -> str:
@@ -59,7 +59,7 @@ def test_get_fact_names_the_url_and_the_reason(endpoint):
 
 
 def test_get_fact_says_when_nothing_answers():
-    from coursekit.services import free_port
+    from coursekit.services.lifecycle import free_port
 
     url = f"http://127.0.0.1:{free_port()}/cat/fact"
     with pytest.raises(FactUnavailable, match=r"failed: no answer \(ConnectionError\)"):

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
-from coursekit import s3
+from coursekit.services import s3
 from tests.support.lessons import load_lesson
 
 

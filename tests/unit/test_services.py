@@ -11,31 +11,32 @@ import time
 import psutil
 import pytest
 
-from coursekit import config, server, services
+from coursekit import config
+from coursekit.services import lifecycle, server
 
 
 @pytest.fixture
 def isolated_state(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))
     yield tmp_path
-    services.stop_all()
+    lifecycle.stop_all()
 
 
-def sleeper(name: str) -> services.Running:
-    return services.start(name, [sys.executable, "-c", "import time; time.sleep(60)"])
+def sleeper(name: str) -> lifecycle.Running:
+    return lifecycle.start(name, [sys.executable, "-c", "import time; time.sleep(60)"])
 
 
 def test_start_status_stop_roundtrip(isolated_state):
     running = sleeper("sleepy")
-    assert services.status("sleepy").pid == running.pid
-    assert services.stop("sleepy") is True
+    assert lifecycle.status("sleepy").pid == running.pid
+    assert lifecycle.stop("sleepy") is True
     assert not psutil.pid_exists(running.pid) or psutil.Process(running.pid).status() == psutil.STATUS_ZOMBIE
-    assert services.status("sleepy") is None
-    assert services.stop("sleepy") is False  # stopping twice is fine
+    assert lifecycle.status("sleepy") is None
+    assert lifecycle.stop("sleepy") is False  # stopping twice is fine
 
 
 def test_stop_ends_the_whole_process_group(isolated_state):
-    parent = services.start(
+    parent = lifecycle.start(
         "family",
         [
             sys.executable,
@@ -47,14 +48,14 @@ def test_stop_ends_the_whole_process_group(isolated_state):
     proc = psutil.Process(parent.pid)
     psutil.wait_procs([], timeout=0.5)
     children = proc.children(recursive=True)
-    services.stop("family")
+    lifecycle.stop("family")
     gone, alive = psutil.wait_procs([proc, *children], timeout=5)
     assert not alive
 
 
 def test_stop_also_ends_children_that_left_the_group(isolated_state):
     """As a worker's flow-run process does: started by the service, in a session of its own."""
-    parent = services.start(
+    parent = lifecycle.start(
         "worker-like",
         [
             sys.executable,
@@ -69,7 +70,7 @@ def test_stop_also_ends_children_that_left_the_group(isolated_state):
         psutil.wait_procs([], timeout=0.1)
     children = proc.children(recursive=True)
     assert children and os.getpgid(children[0].pid) != os.getpgid(proc.pid)
-    services.stop("worker-like")
+    lifecycle.stop("worker-like")
     gone, alive = psutil.wait_procs([proc, *children], timeout=5)
     assert not alive
 
@@ -81,15 +82,15 @@ def test_a_reused_pid_is_never_signalled(isolated_state):
     (run_dir / "ghost.json").write_text(
         json.dumps({"pid": os.getpid(), "create_time": 1.0, "port": None, "log": "x.log", "command": []})
     )
-    assert services.stop("ghost") is False
+    assert lifecycle.stop("ghost") is False
     assert psutil.pid_exists(os.getpid())
     assert not (run_dir / "ghost.json").exists()
 
 
 def test_stop_all_stops_every_course_process(isolated_state):
     a, b = sleeper("one"), sleeper("two")
-    assert sorted(services.stop_all()) == ["one", "two"]
-    assert services.status("one") is None and services.status("two") is None
+    assert sorted(lifecycle.stop_all()) == ["one", "two"]
+    assert lifecycle.status("one") is None and lifecycle.status("two") is None
     assert all(not psutil.pid_exists(p.pid) or psutil.Process(p.pid).status() == "zombie" for p in (a, b))
 
 
@@ -99,16 +100,16 @@ def test_a_busy_port_is_named_with_the_variable_to_change_it(isolated_state, mon
         taken.listen()
         port = taken.getsockname()[1]
         monkeypatch.setenv("COURSE_SERVER_PORT", str(port))
-        with pytest.raises(services.ServiceError) as error:
+        with pytest.raises(lifecycle.ServiceError) as error:
             server.ensure_running()
     message = str(error.value)
     assert f"Port {port}" in message and f"COURSE_SERVER_PORT={port + 1}" in message
 
 
 def test_a_service_that_dies_while_starting_shows_its_log(isolated_state):
-    running = services.start("broken", [sys.executable, "-c", "import sys; print('bad config'); sys.exit(3)"])
-    with pytest.raises(services.ServiceError, match="(?s)broken exited while starting.*bad config"):
-        services.wait_until(running, lambda: False, what="waiting for nothing", timeout=10)
+    running = lifecycle.start("broken", [sys.executable, "-c", "import sys; print('bad config'); sys.exit(3)"])
+    with pytest.raises(lifecycle.ServiceError, match="(?s)broken exited while starting.*bad config"):
+        lifecycle.wait_until(running, lambda: False, what="waiting for nothing", timeout=10)
 
 
 @pytest.mark.parametrize("value, problem", [("http", "not a port number"), ("70000", "out of range")])

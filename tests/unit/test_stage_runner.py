@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from coursekit import config, console
-from coursekit.stages import common
+from coursekit.cli.stages import common
 
 
 def script(tmp_path, body: str) -> str:

@@ -1,4 +1,4 @@
-"""coursekit.taxi: month names, the fetch chain (cache, mirror, download, synthetic), and read checks.
+"""coursekit.lesson.taxi: month names, the fetch chain (cache, mirror, download, synthetic), and read checks.
 
 No test reaches the internet: a local http.server plays the TLC download site, and every other test
 points TLC_BASE_URL at a closed port. The real TLC files are only read, from COURSE_TLC_DIR, when set.
@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from coursekit import taxi
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import taxi
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 REAL_TLC_DIR = os.environ.get("COURSE_TLC_DIR")  # read now: the fixture below clears it for every test
 MONTH = "2023-01"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coursekit import taxi, trip_model
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import taxi, trip_model
+from coursekit.lesson.taxi_synthetic import synthetic_month
 from tests.support.tlc import real_month
 
 AFTER_THE_TRIP = {"fare_amount", "extra", "mta_tax", "tip_amount", "tolls_amount", "ehail_fee",

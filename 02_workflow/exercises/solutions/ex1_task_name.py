@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from prefect import flow, task
 
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 
 # A name shows in the UI and the logs; the function name stays what code calls.

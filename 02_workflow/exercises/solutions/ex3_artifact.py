@@ -11,8 +11,8 @@ import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from coursekit import trip_model
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import trip_model
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 
 def small_month(month: str) -> pd.DataFrame:

@@ -12,8 +12,8 @@ import re
 import pandas as pd
 from prefect import flow, task
 
-from coursekit import trip_model
-from coursekit.taxi_synthetic import synthetic_month
+from coursekit.lesson import trip_model
+from coursekit.lesson.taxi_synthetic import synthetic_month
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # YYYY-MM, e.g. 2023-01
 

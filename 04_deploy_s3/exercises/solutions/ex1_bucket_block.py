@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from prefect_aws import AwsCredentials, S3Bucket
 
-from coursekit import s3
+from coursekit.services import s3
 
 BLOCK_NAME = "ex1-bucket"  # s3-bucket/ex1-bucket in the UI's Blocks page
 

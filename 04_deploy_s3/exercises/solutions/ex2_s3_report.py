@@ -16,7 +16,8 @@ import pandas as pd
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from coursekit import s3, trip_model
+from coursekit.lesson import trip_model
+from coursekit.services import s3
 
 
 @flow(name="s3-rmse-report", log_prints=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import subprocess
 
-from coursekit import config, console, services
-from coursekit.server import prefect_executable
+from coursekit import config, console
+from coursekit.services import lifecycle
+from coursekit.services.server import prefect_executable
 
 PROFILE = "course-cloud"
 POOL = "course-managed"
@@ -30,7 +31,7 @@ Get a key under your account settings in Prefect Cloud (API keys). Here, the sam
 local server and run by a process worker: the deployment notified-local in 05_cloud/prefect.yaml."""
 
 
-class CloudError(services.ServiceError):
+class CloudError(lifecycle.ServiceError):
     pass
 
 

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from coursekit.taxi import DEFAULT_ROWS, GREEN_SCHEMA
+from coursekit.lesson.taxi import DEFAULT_ROWS, GREEN_SCHEMA
 
 # Shares of pickups (%) in the busiest zones of the real 2023 files; the other zones share the rest.
 _BUSY_ZONES = {74: 19, 75: 13, 41: 6, 166: 6, 95: 5.5, 82: 4.3, 43: 4.2, 97: 3.2, 7: 2.9, 244: 2.6, 42: 2.6}

@@ -16,8 +16,9 @@ from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
-from coursekit import automations, cloud, config, console, runs, server, smtp, workers
-from coursekit.stages.common import (
+from coursekit import config, console, runs
+from coursekit.cli import automations, cloud
+from coursekit.cli.stages.common import (
     StageFailed,
     StageResult,
     deployment_run,
@@ -26,6 +27,7 @@ from coursekit.stages.common import (
     run_script,
     show_deployment_runs,
 )
+from coursekit.services import server, smtp, workers
 
 AUTOMATION_FILE = "05_cloud/email-on-run-end.yaml"
 SCALE_POOL = "course-scale"

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from coursekit import config, console, facts_api, runs, server
-from coursekit.stages.common import StageFailed, StageResult, run_script
+from coursekit import config, console, runs
+from coursekit.cli.stages.common import StageFailed, StageResult, run_script
+from coursekit.services import facts_api, server
 
 
 def stage_1() -> StageResult:

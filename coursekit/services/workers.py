@@ -10,8 +10,9 @@ from prefect import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectNotFound
 
-from coursekit import config, console, services
-from coursekit.server import prefect_executable
+from coursekit import config, console
+from coursekit.services import lifecycle
+from coursekit.services.server import prefect_executable
 
 
 def ensure_pool(name: str, *, pool_type: str = "process", concurrency_limit: int | None = None) -> None:
@@ -24,7 +25,7 @@ def ensure_pool(name: str, *, pool_type: str = "process", concurrency_limit: int
             console.ok(f"Created work pool {name!r} (type {pool_type})")
             return
         if pool.type != pool_type:
-            raise services.ServiceError(
+            raise lifecycle.ServiceError(
                 f"Work pool {name!r} exists with type {pool.type!r}, not {pool_type!r}. A worker's type must match "
                 f"its pool's type. Delete the pool (prefect work-pool delete {name}) and run again."
             )
@@ -40,7 +41,7 @@ def service_name(pool: str, index: int = 1) -> str:
 
 def start_worker(
     pool: str, index: int = 1, *, env: dict[str, str] | None = None, limit: int | None = None
-) -> services.Running:
+) -> lifecycle.Running:
     """`prefect worker start -p POOL --type process` in the background; returns once it polls the pool."""
     return start_workers(pool, count=1, first=index, env=env, limit=limit)[0]
 
@@ -53,7 +54,7 @@ def start_workers(
     env: dict[str, str] | None = None,
     limit: int | None = None,
     wait: bool = True,
-) -> list[services.Running]:
+) -> list[lifecycle.Running]:
     """Several workers on one pool, started together (each takes seconds to import Prefect).
 
     `limit` caps the runs each worker has in flight (`--limit`), so a worker leaves the rest to the others.
@@ -61,15 +62,15 @@ def start_workers(
     started = []
     for index in range(first, first + count):
         name = service_name(pool, index)
-        running = services.status(name)
+        running = lifecycle.status(name)
         if running is None:
             command = [prefect_executable(), "worker", "start", "--pool", pool, "--type", "process", "--name", name]
             if limit is not None:
                 command += ["--limit", str(limit)]
-            running = services.start(name, command, env=env, cwd=config.REPO_ROOT)
+            running = lifecycle.start(name, command, env=env, cwd=config.REPO_ROOT)
         started.append(running)
     for running in started if wait else ():
-        services.wait_until(
+        lifecycle.wait_until(
             running,
             partial(_has_started, running),
             what=f"Starting worker {running.name} on pool {pool!r}",
@@ -78,12 +79,12 @@ def start_workers(
     return started
 
 
-def _has_started(running: services.Running) -> bool:
+def _has_started(running: lifecycle.Running) -> bool:
     return "started!" in running.new_log()
 
 
 def stop_worker(pool: str, index: int = 1) -> bool:
-    return services.stop(service_name(pool, index))
+    return lifecycle.stop(service_name(pool, index))
 
 
 @contextmanager
@@ -92,11 +93,11 @@ def running(pool: str, count: int = 1, *, limit: int | None = None, wait: bool =
     starts them early, so their start-up overlaps the first lessons) are left running afterwards.
     `wait=False` goes on while they start."""
     names = [service_name(pool, index) for index in range(1, count + 1)]
-    already = {name for name in names if services.status(name) is not None}
+    already = {name for name in names if lifecycle.status(name) is not None}
     start_workers(pool, count=count, limit=limit, wait=wait)
     try:
         yield
     finally:
         for name in names:
             if name not in already:
-                services.stop(name)
+                lifecycle.stop(name)

@@ -1,6 +1,6 @@
 """A throw-away PostgreSQL for the course's server, the database Prefect recommends beyond one machine.
 
-`python -m coursekit.postgres` creates a cluster under `.course/postgres` with the PostgreSQL programs
+`python -m coursekit.services.postgres` creates a cluster under `.course/postgres` with the PostgreSQL programs
 already installed (Debian's `postgresql` package: /usr/lib/postgresql/*/bin), starts it on 127.0.0.1 only,
 creates the database `prefect` and prints the COURSE_DATABASE_URL that points the course's server at it.
 It runs as a course service, so `make stop` stops it; the data stays until `.course` is removed.
@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from coursekit import config, console, services
+from coursekit import config, console
+from coursekit.services import lifecycle
 
 NAME = "postgres"
 HOST = "127.0.0.1"  # never another interface, whatever COURSE_HOST says
@@ -67,7 +68,7 @@ def find_programs(version: str | None = None) -> Path:
     for folder in candidates:
         if all((folder / program).exists() for program in ("initdb", "postgres", "pg_isready", "psql")):
             return folder
-    raise services.ServiceError(
+    raise lifecycle.ServiceError(
         f"PostgreSQL's programs (initdb, postgres, psql) are not installed: none in {DEBIAN_ROOT}/*/bin or on PATH.\n"
         "Install Debian's package:  sudo apt-get install postgresql\n"
         "or point the course's server at a PostgreSQL you already have:\n"
@@ -86,7 +87,7 @@ def _runner() -> str | None:
     try:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        raise services.ServiceError(
+        raise lifecycle.ServiceError(
             f"PostgreSQL does not run as root, and this machine has no `{SYSTEM_USER}` user to run it as.\n"
             "Install Debian's package (it creates that user):  apt-get install postgresql\n"
             "or run the course as a normal user."
@@ -101,7 +102,7 @@ def _init_cluster(programs: Path, cfg: config.CourseConfig, runner: str | None) 
         return
     home(cfg).mkdir(parents=True, exist_ok=True)
     if runner is not None and not _reachable(home(cfg), runner):
-        raise services.ServiceError(
+        raise lifecycle.ServiceError(
             f"PostgreSQL does not run as root, so the course runs it as the `{runner}` user, and that user cannot "
             f"enter {home(cfg)}: a folder above it is private (such as /root).\n"
             "Keep the course's state in a folder every user can enter, for example:\n"
@@ -137,13 +138,13 @@ def _init_cluster(programs: Path, cfg: config.CourseConfig, runner: str | None) 
             capture_output=True,
             text=True,
             timeout=120,
-            **services.as_user(runner),
+            **lifecycle.as_user(runner),
         )
     finally:
         handed_over.unlink(missing_ok=True)
     if done.returncode != 0:
         shutil.rmtree(data, ignore_errors=True)
-        raise services.ServiceError(f"initdb could not create the cluster in {data}:\n{done.stdout}{done.stderr}")
+        raise lifecycle.ServiceError(f"initdb could not create the cluster in {data}:\n{done.stdout}{done.stderr}")
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -155,7 +156,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def _reachable(folder: Path, user: str) -> bool:
     test = shutil.which("test") or "/usr/bin/test"
-    return subprocess.run([test, "-x", str(folder)], cwd="/", **services.as_user(user)).returncode == 0
+    return subprocess.run([test, "-x", str(folder)], cwd="/", **lifecycle.as_user(user)).returncode == 0
 
 
 def _psql(programs: Path, cfg: config.CourseConfig, sql: str, *, database: str = "postgres") -> str:
@@ -169,7 +170,7 @@ def _psql(programs: Path, cfg: config.CourseConfig, sql: str, *, database: str =
         timeout=30,
     )
     if done.returncode != 0:
-        raise services.ServiceError(f"psql on {HOST}:{cfg.postgres_port} failed: {done.stderr.strip()}")
+        raise lifecycle.ServiceError(f"psql on {HOST}:{cfg.postgres_port} failed: {done.stderr.strip()}")
     return done.stdout.strip()
 
 
@@ -194,9 +195,9 @@ def ensure_running(*, quiet: bool = False) -> str:
     """Start the course's PostgreSQL unless it is up, with the database `prefect`; return its URL. Idempotent."""
     cfg = config.current()
     port = cfg.postgres_port
-    running = services.status_on_port(NAME, port, "COURSE_POSTGRES_PORT")
-    if running is None and services.port_in_use(HOST, port):
-        raise services.ServiceError(
+    running = lifecycle.status_on_port(NAME, port, "COURSE_POSTGRES_PORT")
+    if running is None and lifecycle.port_in_use(HOST, port):
+        raise lifecycle.ServiceError(
             f"Port {port} on {HOST} is already in use by a program this course did not start (a PostgreSQL of "
             f"your own?).\nUse that server (export COURSE_DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@{HOST}:"
             f"{port}/prefect), or give the course's PostgreSQL another port: export COURSE_POSTGRES_PORT={port + 1}"
@@ -208,9 +209,9 @@ def ensure_running(*, quiet: bool = False) -> str:
         command = [str(programs / "postgres"), "-D", str(data_dir(cfg)), "-p", str(port), "-h", HOST]
         # No Unix socket: TCP on loopback only, and no socket path to outgrow the 107-character limit.
         command += ["-k", ""]
-        running = services.start(NAME, command, port=port, cwd=home(cfg), user=runner)
+        running = lifecycle.start(NAME, command, port=port, cwd=home(cfg), user=runner)
     if not _ready(programs, port):
-        services.wait_until(
+        lifecycle.wait_until(
             running,
             lambda: _ready(programs, port),
             what=f"Waiting for PostgreSQL on {HOST}:{port} (log: {config.shown(running.log)})",
@@ -224,7 +225,7 @@ def ensure_running(*, quiet: bool = False) -> str:
 
 
 def stop() -> bool:
-    return services.stop(NAME)
+    return lifecycle.stop(NAME)
 
 
 def check_database(cfg: config.CourseConfig) -> None:
@@ -237,17 +238,17 @@ def check_database(cfg: config.CourseConfig) -> None:
     if host in (HOST, "localhost") and port == cfg.postgres_port and (data_dir(cfg) / "PG_VERSION").exists():
         ensure_running(quiet=True)
         return
-    if not services.port_in_use(host, port):
-        raise services.ServiceError(
+    if not lifecycle.port_in_use(host, port):
+        raise lifecycle.ServiceError(
             f"Nothing answers at {host}:{port}, where COURSE_DATABASE_URL points "
             f"({hide_password(cfg.database_url)}).\n"
-            "Start that PostgreSQL, or start the course's own with `python -m coursekit.postgres` and export the "
+            "Start that PostgreSQL, or start the course's own with `make postgres` and export the "
             "COURSE_DATABASE_URL it prints, or unset COURSE_DATABASE_URL to keep the server on SQLite."
         )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coursekit.postgres", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m coursekit.services.postgres", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "action",
         nargs="?",
@@ -268,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             console.say("\nPoint the course's Prefect server at it (in every shell you use), then restart the server:")
             console.say(f"    export COURSE_DATABASE_URL={shlex.quote(database_url)}")
             console.say("    make stop && make server")
-    except services.ServiceError as exc:
+    except lifecycle.ServiceError as exc:
         console.fail(str(exc))
         return 1
     return 0

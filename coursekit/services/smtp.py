@@ -23,14 +23,15 @@ from dataclasses import dataclass
 from email.header import decode_header, make_header
 from pathlib import Path
 
-from coursekit import config, services
+from coursekit import config
+from coursekit.services import lifecycle
 
 SERVICE = "smtp-server"
 DEFAULT_PORT = 8025
 EMAIL_BLOCK = "course-email"  # email-server-credentials/course-email
 
 
-class SMTPError(services.ServiceError):
+class SMTPError(lifecycle.ServiceError):
     """Mail could not be sent or read; the message says what is wrong and what to do."""
 
 
@@ -80,10 +81,10 @@ def _greets(host: str, port: int) -> bool:
 def ensure_local_server() -> str:
     """Start the local SMTP server unless it is up; return host:port."""
     s = settings()
-    running = services.status_on_port(SERVICE, s.port, "COURSE_SMTP_PORT")
+    running = lifecycle.status_on_port(SERVICE, s.port, "COURSE_SMTP_PORT")
     if running is not None and _greets(s.server, s.port):
         return s.where
-    if running is None and services.port_in_use(s.server, s.port):
+    if running is None and lifecycle.port_in_use(s.server, s.port):
         raise SMTPError(
             f"Port {s.port} is in use by a program this course did not start, so the local SMTP server "
             f"cannot start there. Choose another port: export COURSE_SMTP_PORT={s.port + 1}"
@@ -91,7 +92,7 @@ def ensure_local_server() -> str:
     if running is None:
         for folder in ("tmp", "new", "cur"):  # a Maildir; the handler files each message through tmp/
             (mail_dir() / folder).mkdir(parents=True, exist_ok=True)
-        running = services.start(
+        running = lifecycle.start(
             SERVICE,
             [
                 sys.executable,
@@ -106,7 +107,9 @@ def ensure_local_server() -> str:
             ],
             port=s.port,
         )
-    services.wait_until(running, lambda: _greets(s.server, s.port), what=f"Starting the local SMTP server on {s.where}")
+    lifecycle.wait_until(
+        running, lambda: _greets(s.server, s.port), what=f"Starting the local SMTP server on {s.where}"
+    )
     return s.where
 
 

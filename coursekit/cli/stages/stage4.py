@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from coursekit import config, console, runs, s3, server, workers
-from coursekit.stages.common import (
+from coursekit import config, console, runs
+from coursekit.cli.stages.common import (
     StageResult,
     deployment_run,
     prefect_cli,
@@ -13,6 +13,7 @@ from coursekit.stages.common import (
     run_script,
     show_deployment_runs,
 )
+from coursekit.services import s3, server, workers
 
 
 def stage_4() -> StageResult:

@@ -23,8 +23,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
-from coursekit import console, paths
+from coursekit import console
 from coursekit.files import atomic_file
+from coursekit.lesson import paths
 
 DEFAULT_BASE_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
 FIRST_MONTH = "2013-08"  # the first month of green-taxi data
@@ -199,7 +200,7 @@ def _synthetic_instead(month: str, url: str, err: Exception) -> Path:
             f"Could not download {url}: {_why(err)}. The synthetic fallback is off "
             f"(COURSE_OFFLINE_DATA=0). To go on, {real_data}."
         ) from err
-    from coursekit.taxi_synthetic import synthetic_month
+    from coursekit.lesson.taxi_synthetic import synthetic_month
 
     target = paths.data_dir() / f"green_tripdata_{month}.synthetic.parquet"
     year, number = (int(part) for part in month.split("-"))

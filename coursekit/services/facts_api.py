@@ -8,7 +8,7 @@ Each path has its own random sequence seeded by `--seed`, so a fresh endpoint fa
 every time: the retry lesson behaves the same on every machine, offline. A failed request answers
 503 Service Unavailable, like an overloaded public API.
 
-    python -m coursekit.facts_api --port 8765 --failure-rate 0.5 --seed 181
+    python -m coursekit.services.facts_api --port 8765 --failure-rate 0.5 --seed 181
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-from coursekit import config, services
+from coursekit import config
+from coursekit.services import lifecycle
 
 FACTS = {
     "cat": [
@@ -105,21 +106,21 @@ def ensure_running(*, restart: bool = False) -> str:
     """
     cfg = config.current()
     if restart:
-        services.stop(SERVICE)
-    running = services.status_on_port(SERVICE, cfg.facts_port, "COURSE_FACTS_PORT")
-    if running is not None and services.answers(f"{cfg.facts_url}/health"):
+        lifecycle.stop(SERVICE)
+    running = lifecycle.status_on_port(SERVICE, cfg.facts_port, "COURSE_FACTS_PORT")
+    if running is not None and lifecycle.answers(f"{cfg.facts_url}/health"):
         return cfg.facts_url
-    if running is None and services.port_in_use(cfg.host, cfg.facts_port):
-        raise services.ServiceError(
+    if running is None and lifecycle.port_in_use(cfg.host, cfg.facts_port):
+        raise lifecycle.ServiceError(
             f"Port {cfg.facts_port} on {cfg.host} is in use by a program this course did not start, so the "
             f"local facts API cannot start.\nChoose another port: export COURSE_FACTS_PORT={cfg.facts_port + 1}"
         )
-    running = running or services.start(
+    running = running or lifecycle.start(
         SERVICE,
         [
             sys.executable,
             "-m",
-            "coursekit.facts_api",
+            "coursekit.services.facts_api",
             "--host",
             cfg.host,
             "--port",
@@ -131,8 +132,8 @@ def ensure_running(*, restart: bool = False) -> str:
         ],
         port=cfg.facts_port,
     )
-    services.wait_until(
-        running, lambda: services.answers(f"{cfg.facts_url}/health"), what="Starting the local facts API", timeout=20
+    lifecycle.wait_until(
+        running, lambda: lifecycle.answers(f"{cfg.facts_url}/health"), what="Starting the local facts API", timeout=20
     )
     return cfg.facts_url
 

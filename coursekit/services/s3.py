@@ -21,8 +21,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from coursekit import config, services
+from coursekit import config
 from coursekit.files import atomic_file
+from coursekit.services import lifecycle
 
 SERVICE = "s3-endpoint"
 DEFAULT_BUCKET = "prefect-course"
@@ -31,7 +32,7 @@ DEFAULT_BUCKET = "prefect-course"
 LOCAL_KEY_ID, LOCAL_SECRET = "course-local-key", "course-local-secret"
 
 
-class S3Error(services.ServiceError):
+class S3Error(lifecycle.ServiceError):
     """Object storage could not do what was asked; the message says what is wrong and what to do."""
 
 
@@ -80,20 +81,20 @@ def ensure_local_endpoint() -> str:
     """Start the local S3 endpoint unless it is up; return its URL."""
     url = local_url()
     port = int(url.rsplit(":", 1)[1])
-    running = services.status_on_port(SERVICE, port, "COURSE_S3_PORT")
-    if running is not None and services.answers(f"{url}/moto-api/"):
+    running = lifecycle.status_on_port(SERVICE, port, "COURSE_S3_PORT")
+    if running is not None and lifecycle.answers(f"{url}/moto-api/"):
         return url
-    if running is None and services.port_in_use(config.current().host, port):
-        raise services.ServiceError(
+    if running is None and lifecycle.port_in_use(config.current().host, port):
+        raise lifecycle.ServiceError(
             f"Port {port} is in use by a program this course did not start, so the local S3 endpoint "
             f"cannot start there. Choose another port: export COURSE_S3_PORT={port + 1}"
         )
     if running is None:
-        running = services.start(
+        running = lifecycle.start(
             SERVICE, [sys.executable, "-m", "moto.server", "-H", config.current().host, "-p", str(port)], port=port
         )
-    services.wait_until(
-        running, lambda: services.answers(f"{url}/moto-api/"), what=f"Starting the local S3 endpoint on {url}"
+    lifecycle.wait_until(
+        running, lambda: lifecycle.answers(f"{url}/moto-api/"), what=f"Starting the local S3 endpoint on {url}"
     )
     return url
 
@@ -149,7 +150,7 @@ CODE_FOLDER = "code/taxi"  # where `prefect deploy` pushes the code of the deplo
 
 def month_key(month: str) -> str:
     """The object key of a month in the bucket; the month is checked first (YYYY-MM, one TLC publishes)."""
-    from coursekit import taxi  # pandas and pyarrow: only when a month is asked for
+    from coursekit.lesson import taxi  # pandas and pyarrow: only when a month is asked for
 
     if not isinstance(taxi.validate(month), str):
         raise taxi.TaxiDataError(f"{month!r} is a file; the bucket holds months: give one as YYYY-MM, e.g. 2023-01.")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from coursekit import config, console, runs, server
-from coursekit.stages.common import StageFailed, StageResult, run_script
+from coursekit import config, console, runs
+from coursekit.cli.stages.common import StageFailed, StageResult, run_script
+from coursekit.services import server
 
 
 def stage_2() -> StageResult:

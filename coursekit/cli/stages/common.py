@@ -10,7 +10,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from coursekit import commands, console, runs
+from coursekit import console, runs
+from coursekit.cli import commands
 
 
 class StageFailed(RuntimeError):

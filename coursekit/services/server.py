@@ -11,13 +11,14 @@ from pathlib import Path
 import psutil
 import requests
 
-from coursekit import config, console, postgres, services
+from coursekit import config, console
+from coursekit.services import lifecycle, postgres
 
 NAME = "prefect-server"
 
 
 def healthy(api_url: str) -> bool:
-    return services.answers(f"{api_url}/health")
+    return lifecycle.answers(f"{api_url}/health")
 
 
 def prefect_executable() -> str:
@@ -33,14 +34,14 @@ def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
     `wait=False` returns once the server's process is started.
     """
     cfg = config.current()
-    running = services.status_on_port(NAME, cfg.server_port, "COURSE_SERVER_PORT")
+    running = lifecycle.status_on_port(NAME, cfg.server_port, "COURSE_SERVER_PORT")
     if running is not None and healthy(cfg.api_url):
         _check_it_is_the_server_asked_for(cfg, running)
         if not quiet:
             console.ok(f"Prefect server already up at {cfg.ui_url}")
         return cfg.api_url
-    if running is None and services.port_in_use(cfg.host, cfg.server_port):
-        raise services.ServiceError(
+    if running is None and lifecycle.port_in_use(cfg.host, cfg.server_port):
+        raise lifecycle.ServiceError(
             f"Port {cfg.server_port} on {cfg.host} is already in use by a program this course did not start "
             f"(another Prefect server?).\n"
             f"Stop that program, or give the course another port, for example:\n"
@@ -50,7 +51,7 @@ def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
     if running is None:
         postgres.check_database(cfg)
         cfg.prefect_home.mkdir(parents=True, exist_ok=True)
-        running = services.start(
+        running = lifecycle.start(
             NAME,
             [prefect_executable(), "server", "start", "--host", cfg.host, "--port", str(cfg.server_port)],
             port=cfg.server_port,
@@ -58,7 +59,7 @@ def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
         )
     if not wait:
         return cfg.api_url
-    services.wait_until(
+    lifecycle.wait_until(
         running,
         lambda: healthy(cfg.api_url),
         what=f"Waiting for the Prefect server on {cfg.ui_url} (log: {config.shown(running.log)})",
@@ -83,7 +84,7 @@ def login_refused(cfg: config.CourseConfig) -> bool:
         return False
 
 
-def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: services.Running) -> None:
+def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: lifecycle.Running) -> None:
     """A server started earlier with another login or database than this shell asks for: say so, now."""
     if login_refused(cfg):
         if cfg.server_auth:
@@ -91,7 +92,7 @@ def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: service
             problem = f"refused the login in COURSE_SERVER_AUTH (user {user!r})"
         else:
             problem = "asks for a login, and COURSE_SERVER_AUTH is not set"
-        raise services.ServiceError(
+        raise lifecycle.ServiceError(
             f"The Prefect server at {cfg.ui_url} {problem}.\n"
             "Set COURSE_SERVER_AUTH to the user:password the server was started with "
             "(export COURSE_SERVER_AUTH=user:password),\n"
@@ -100,7 +101,7 @@ def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: service
     with contextlib.suppress(psutil.Error):
         theirs = psutil.Process(running.pid).environ().get("PREFECT_SERVER_DATABASE_CONNECTION_URL")
         if theirs != cfg.database_url:
-            raise services.ServiceError(
+            raise lifecycle.ServiceError(
                 f"The course's Prefect server runs on {_database(theirs)}, but COURSE_DATABASE_URL asks for "
                 f"{_database(cfg.database_url)}.\nRestart it with this shell's settings: make stop && make server"
             )
@@ -111,4 +112,4 @@ def _database(url: str | None) -> str:
 
 
 def stop() -> bool:
-    return services.stop(NAME)
+    return lifecycle.stop(NAME)

@@ -41,9 +41,11 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import ObjectNotFound
 
-from coursekit import config, console, runs, server
+from coursekit import config, console, runs
 
 # Debian's package; no browser is downloaded. COURSE_CHROMIUM points elsewhere (a Chrome or Chromium binary).
+from coursekit.services import server
+
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = config.REPO_ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 800}

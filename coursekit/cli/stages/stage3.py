@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from coursekit import automations, config, console, gitrepo, runs, server, workers
-from coursekit.stages.common import (
+from coursekit import config, console, runs
+from coursekit.cli import automations
+from coursekit.cli.stages.common import (
     StageResult,
     deployment_run,
     prefect_cli,
     require_completed,
     show_deployment_runs,
 )
+from coursekit.services import gitrepo, server, workers
 
 
 def stage_3() -> StageResult:

@@ -21,8 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from coursekit import config, console, runs, server, services, taxi, trip_model
-from coursekit.timing import Stopwatch
+from coursekit import config, console, runs
+from coursekit.lesson import taxi, trip_model
+from coursekit.lesson.timing import Stopwatch
+from coursekit.services import lifecycle, server
 
 TRAIN, VAL = "2023-01", "2023-02"
 REPEATS = 5
@@ -83,7 +85,7 @@ def tour_cold() -> dict:
     log = config.current().state_dir / "bench-tour.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
-        course = services.throwaway_course(Path(tmp))
+        course = lifecycle.throwaway_course(Path(tmp))
         env = {**os.environ, **course}
         started = time.perf_counter()
         with log.open("w") as out, console.waiting(f"Touring stages 1-5 (output: {config.shown(log)})") as wait:

@@ -10,14 +10,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from coursekit import config, console, server, workers
-from coursekit.stages import stage5
-from coursekit.stages.common import StageFailed, StageResult
-from coursekit.stages.stage1 import stage_1
-from coursekit.stages.stage2 import stage_2
-from coursekit.stages.stage3 import stage_3
-from coursekit.stages.stage4 import stage_4
-from coursekit.stages.stage5 import stage_5
+from coursekit import config, console
+from coursekit.cli.stages import stage5
+from coursekit.cli.stages.common import StageFailed, StageResult
+from coursekit.cli.stages.stage1 import stage_1
+from coursekit.cli.stages.stage2 import stage_2
+from coursekit.cli.stages.stage3 import stage_3
+from coursekit.cli.stages.stage4 import stage_4
+from coursekit.cli.stages.stage5 import stage_5
+from coursekit.services import server, workers
 
 __all__ = ["STAGES", "StageFailed", "StageResult", "run_stage", "tour"]
 

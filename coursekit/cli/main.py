@@ -1,0 +1,172 @@
+"""The course's command line, called by the Makefile: `python -m coursekit COMMAND`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import webbrowser
+from pathlib import Path
+
+from coursekit import config, console
+from coursekit.services import lifecycle, server
+
+
+def cmd_server(_: argparse.Namespace) -> None:
+    server.ensure_running()
+
+
+def cmd_s3(_: argparse.Namespace) -> None:
+    from coursekit.services import s3
+
+    settings = s3.settings()
+    if not settings.local:
+        console.say(f"COURSE_S3_ENDPOINT_URL points at {settings.where}: no local endpoint needed.")
+        return
+    s3.ensure_local_endpoint()
+    s3.ensure_bucket(settings)
+    console.ok(f"Local S3 endpoint up at {settings.endpoint_url}, bucket {settings.bucket!r}")
+
+
+def cmd_ui(_: argparse.Namespace) -> None:
+    cfg = config.current()
+    if not server.healthy(cfg.api_url):
+        console.warn(f"The Prefect server is not running; start it with `make server`, then open {cfg.ui_url}")
+        return
+    console.say(f"Prefect UI: {cfg.ui_url}")
+    if shutil.which("xdg-open") or sys.platform == "darwin":
+        webbrowser.open(cfg.ui_url)
+
+
+def cmd_status(_: argparse.Namespace) -> None:
+    run_dir = config.current().run_dir
+    names = sorted(p.stem for p in run_dir.glob("*.json")) if run_dir.is_dir() else []
+    alive = [r for r in map(lifecycle.status, names) if r is not None]
+    if not alive:
+        console.say("No course process is running.")
+    for r in alive:
+        port = f" on port {r.port}" if r.port else ""
+        console.say(f"{r.name:<20} pid {r.pid}{port}  log: {r.log}")
+
+
+def cmd_stop(_: argparse.Namespace) -> None:
+    stopped = lifecycle.stop_all()
+    console.ok(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running.")
+
+
+def cmd_stage(args: argparse.Namespace) -> None:
+    from coursekit.cli import stages  # imports Prefect (seconds); the service commands stay fast without it
+
+    try:
+        stages.run_stage(args.number)
+    except stages.StageFailed as exc:
+        raise SystemExit(f"✗ {exc}") from None
+
+
+def cmd_bench(_: argparse.Namespace) -> None:
+    from coursekit.maintainer import (
+        bench,  # imports Prefect: only after main() has pointed the environment at the course
+    )
+
+    bench.main()
+
+
+def cmd_tour(_: argparse.Namespace) -> None:
+    server.ensure_running(wait=False)  # it boots while the stage runners import Prefect and scikit-learn
+    from coursekit.cli import stages
+
+    try:
+        stages.tour()
+    except stages.StageFailed as exc:
+        raise SystemExit(f"✗ {exc}") from None
+
+
+def cmd_ui_check(_: argparse.Namespace) -> None:
+    from coursekit.maintainer import browser  # imports Prefect and Playwright, after main() has set the environment
+
+    browser.main_check()
+
+
+def cmd_screenshots(_: argparse.Namespace) -> None:
+    from coursekit.maintainer import browser
+
+    browser.main_screenshots()
+
+
+STAGE_DIRS = {1: "01_intro", 2: "02_workflow", 3: "03_deploy_local", 4: "04_deploy_s3", 5: "05_cloud"}
+
+
+def cmd_check(args: argparse.Namespace) -> None:
+    """Run a stage's exercise tests against the learner's own files, on the running course server."""
+    test_file = config.REPO_ROOT / "tests" / "exercises" / f"test_stage{args.number}.py"
+    if not test_file.exists():
+        raise SystemExit(
+            f"✗ Stage {args.number} has no exercises (yet); the stages with exercises: "
+            + ", ".join(p.stem[len("test_stage") :] for p in sorted(test_file.parent.glob("test_stage*.py")))
+        )
+    server.ensure_running(quiet=True)
+    console.step(f"Checking your exercises in {STAGE_DIRS[args.number]}/exercises/")
+    run_dir = config.current().run_dir
+    running_before = {p.stem for p in run_dir.glob("*.json")} if run_dir.is_dir() else set()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(test_file),
+            "--exercises=learner",
+            "-q",
+            "--no-header",
+            "-p",
+            "no:cacheprovider",
+            "--tb=no",
+            "-rN",
+        ],
+        cwd=config.REPO_ROOT,
+        env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"},
+    )
+    # A check may start a worker to run an exercise's deployment: leave running only what was running.
+    for name in {p.stem for p in run_dir.glob("*.json")} - running_before if run_dir.is_dir() else ():
+        lifecycle.stop(name)
+    if done.returncode != 0:
+        raise SystemExit(1)
+
+
+def cmd_env(_: argparse.Namespace) -> None:
+    """Shell exports that point a learner's shell at the course: eval "$(make -s env)"."""
+    for name, value in config.current().prefect_env().items():
+        print(f"export {name}={shlex.quote(value)}")
+    print(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    config.apply_to_environment()
+    parser = argparse.ArgumentParser(prog="python -m coursekit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("env", help="print shell exports for the course server").set_defaults(func=cmd_env)
+    sub.add_parser("server", help="start the local Prefect server").set_defaults(func=cmd_server)
+    sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
+    sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
+    sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)
+    sub.add_parser("stop", help="stop every process the course started").set_defaults(func=cmd_stop)
+    stage = sub.add_parser("stage", help="run one lesson")
+    stage.add_argument("number", type=int)
+    stage.set_defaults(func=cmd_stage)
+    sub.add_parser("bench", help="speed and accuracy figures").set_defaults(func=cmd_bench)
+    sub.add_parser("tour", help="run every stage in order, then a summary").set_defaults(func=cmd_tour)
+    ui_check = sub.add_parser("ui-check", help="check in Chromium that the UI shows what the API says")
+    ui_check.set_defaults(func=cmd_ui_check)
+    sub.add_parser("screenshots", help="the UI checks, then save docs/screenshots/").set_defaults(func=cmd_screenshots)
+    check = sub.add_parser("check", help="check your exercises of one stage")
+    check.add_argument("number", type=int)
+    check.set_defaults(func=cmd_check)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except lifecycle.ServiceError as exc:
+        console.fail(str(exc))
+        return 1
+    return 0
