@@ -1,7 +1,15 @@
 """Where the course keeps its state and which ports it uses, read from the environment at call time.
 
-Every default can be changed by an environment variable, so tests (and learners with a busy port)
-can run the course side by side with another copy of it.
+Every port of every service the course starts is here, with its variable and its check, and nowhere
+else. Every default can be changed by an environment variable, so tests (and learners with a busy
+port) can run the course side by side with another copy of it:
+
+    COURSE_SERVER_PORT    4200  the Prefect server and its UI
+    COURSE_FACTS_PORT     8765  lesson 1's flaky facts API
+    COURSE_S3_PORT        9000  lesson 4's local S3-compatible endpoint
+    COURSE_SMTP_PORT      8025  lesson 5's local SMTP server (or a real server's port, with COURSE_SMTP_SERVER)
+    COURSE_POSTGRES_PORT  5433  lesson 5's PostgreSQL
+    COURSE_STATE_DIR, COURSE_DATA_DIR, COURSE_MODELS_DIR   .course, data, models
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ class CourseConfig:
     state_dir: Path
     data_dir: Path
     models_dir: Path
+    s3_port: int = 9000
+    smtp_port: int = 8025
     postgres_port: int = 5433
     # Opt-in: "user:password" that the course's server asks for (and every course process sends).
     server_auth: str | None = None
@@ -51,6 +61,11 @@ class CourseConfig:
     @property
     def facts_url(self) -> str:
         return f"http://{self.host}:{self.facts_port}"
+
+    @property
+    def s3_url(self) -> str:
+        """The local S3-compatible endpoint (lesson 4's embedded default)."""
+        return f"http://{self.host}:{self.s3_port}"
 
     @property
     def git_url(self) -> str:
@@ -89,14 +104,27 @@ class CourseConfig:
         return env
 
 
-def _port(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
+class BadSetting(SystemExit):
+    """A course variable holds a value the course cannot use; the message names it and says what to set."""
+
+
+# The course's own services never take a privileged port (below 1024 needs root, and is some system
+# service's); a real mail server the learner names may well listen on 465 or 587.
+OWN_PORTS = range(1024, 65536)
+ANY_PORT = range(1, 65536)
+
+
+def port_from(name: str, default: int, allowed: range = OWN_PORTS) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
     try:
         port = int(raw)
     except ValueError:
-        raise SystemExit(f"{name}={raw!r} is not a port number. Set it to a number such as {default}.") from None
-    if not 0 < port < 65536:
-        raise SystemExit(f"{name}={port} is out of range. Use a port between 1024 and 65535.")
+        raise BadSetting(f"✗ {name}={raw!r} is not a port number. Set it to a number such as {default}.") from None
+    if port not in allowed:
+        raise BadSetting(
+            f"✗ {name}={port} is out of range. Use a port between {allowed.start} and {allowed.stop - 1}, "
+            f"such as {default}."
+        )
     return port
 
 
@@ -113,16 +141,23 @@ def apply_to_environment() -> CourseConfig:
 def current() -> CourseConfig:
     return CourseConfig(
         host=os.environ.get("COURSE_HOST", "127.0.0.1"),
-        server_port=_port("COURSE_SERVER_PORT", 4200),
-        facts_port=_port("COURSE_FACTS_PORT", 8765),
+        server_port=port_from("COURSE_SERVER_PORT", 4200),
+        facts_port=port_from("COURSE_FACTS_PORT", 8765),
+        s3_port=port_from("COURSE_S3_PORT", 9000),
+        # With COURSE_SMTP_SERVER set, the port is that server's (465, 587...); else the course's own.
+        smtp_port=port_from("COURSE_SMTP_PORT", 8025, ANY_PORT if _real_smtp_server() else OWN_PORTS),
         state_dir=_folder("COURSE_STATE_DIR", ".course"),
         data_dir=_folder("COURSE_DATA_DIR", "data"),
         models_dir=_folder("COURSE_MODELS_DIR", "models"),
-        postgres_port=_port("COURSE_POSTGRES_PORT", 5433),
+        postgres_port=port_from("COURSE_POSTGRES_PORT", 5433),
         # An empty value means "not set": an empty auth string would still switch the server's login on.
         server_auth=os.environ.get("COURSE_SERVER_AUTH") or None,
         database_url=os.environ.get("COURSE_DATABASE_URL") or None,
     )
+
+
+def _real_smtp_server() -> bool:
+    return os.environ.get("COURSE_SMTP_SERVER", "") not in ("", "local")
 
 
 def _folder(variable: str, default: str) -> Path:

@@ -9,6 +9,8 @@ import subprocess
 import pytest
 import yaml
 
+from coursekit import course
+from coursekit.cli import stages
 from coursekit.config import REPO_ROOT
 from tests.support.exercises import exercise_list
 
@@ -30,6 +32,16 @@ def test_every_exercise_has_starter_solution_test_and_readme_row(stage):
         assert (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").exists(), f"{name}: solution missing"
         assert (stage, name) in MARKED, f"{name}: no test is marked @pytest.mark.exercise({stage!r}, {name!r})"
         assert plain(entry["goal"]) in readme and plain(entry["hint"]) in readme, f"{name}: README row differs"
+
+
+def test_the_stage_table_names_every_lesson_folder_and_each_has_a_runner_and_make_targets():
+    folders = sorted(p.name for p in REPO_ROOT.glob("0[0-9]_*") if p.is_dir())
+    assert list(course.FOLDERS) == folders, "coursekit/course.py's STAGES must list every numbered lesson folder"
+    assert sorted(stages.STAGES) == list(course.NUMBERS), "every stage needs its runner in coursekit/cli/stages"
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    for stage in course.STAGES:
+        assert f"\nstage-{stage.number}:" in makefile and f"\ncheck-{stage.number}:" in makefile, stage
+        assert stage.exercise_tests.exists(), f"{stage.folder}: no exercise tests at {stage.exercise_tests}"
 
 
 def test_lesson_scripts_stay_short():

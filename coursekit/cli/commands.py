@@ -15,9 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from coursekit import config
-
-LESSON_FOLDERS = ("01_intro", "02_workflow", "03_deploy_local", "04_deploy_s3", "05_cloud")
+from coursekit import config, course
 
 
 def run(argv: list[str]) -> int:
@@ -63,7 +61,7 @@ def _in_process(main: Callable[[], object], argv: list[str], script_dir: Path | 
         os.chdir(saved_cwd)
         if saved_columns is None:
             os.environ.pop("COLUMNS", None)
-        folders = [str(config.REPO_ROOT / folder) + os.sep for folder in LESSON_FOLDERS]
+        folders = [str(config.REPO_ROOT / folder) + os.sep for folder in course.FOLDERS]
         if script_dir is not None:
             folders.append(str((config.REPO_ROOT / script_dir).resolve()) + os.sep)
         for name in set(sys.modules) - modules_before:

@@ -11,7 +11,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from coursekit import config, console
+from coursekit import config, console, course
 from coursekit.services import lifecycle, server
 
 
@@ -96,19 +96,20 @@ def cmd_screenshots(_: argparse.Namespace) -> None:
     browser.main_screenshots()
 
 
-STAGE_DIRS = {1: "01_intro", 2: "02_workflow", 3: "03_deploy_local", 4: "04_deploy_s3", 5: "05_cloud"}
-
-
 def cmd_check(args: argparse.Namespace) -> None:
     """Run a stage's exercise tests against the learner's own files, on the running course server."""
-    test_file = config.REPO_ROOT / "tests" / "exercises" / f"test_stage{args.number}.py"
+    try:
+        stage = course.stage(args.number)
+    except course.NoSuchStage as exc:
+        raise SystemExit(f"✗ {exc}") from None
+    test_file = stage.exercise_tests
     if not test_file.exists():
+        with_exercises = [str(s.number) for s in course.STAGES if s.exercise_tests.exists()]
         raise SystemExit(
-            f"✗ Stage {args.number} has no exercises (yet); the stages with exercises: "
-            + ", ".join(p.stem[len("test_stage") :] for p in sorted(test_file.parent.glob("test_stage*.py")))
+            f"✗ Stage {args.number} has no exercises (yet); the stages with exercises: {', '.join(with_exercises)}"
         )
     server.ensure_running(quiet=True)
-    console.step(f"Checking your exercises in {STAGE_DIRS[args.number]}/exercises/")
+    console.step(f"Checking your exercises in {stage.folder}/exercises/")
     run_dir = config.current().run_dir
     running_before = {p.stem for p in run_dir.glob("*.json")} if run_dir.is_dir() else set()
     done = subprocess.run(

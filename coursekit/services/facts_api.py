@@ -105,36 +105,20 @@ def ensure_running(*, restart: bool = False) -> str:
     it sees the same failures every time.
     """
     cfg = config.current()
-    if restart:
-        lifecycle.stop(SERVICE)
-    running = lifecycle.status_on_port(SERVICE, cfg.facts_port, "COURSE_FACTS_PORT")
-    if running is not None and lifecycle.answers(f"{cfg.facts_url}/health"):
-        return cfg.facts_url
-    if running is None and lifecycle.port_in_use(cfg.host, cfg.facts_port):
-        raise lifecycle.ServiceError(
-            f"Port {cfg.facts_port} on {cfg.host} is in use by a program this course did not start, so the "
-            f"local facts API cannot start.\nChoose another port: export COURSE_FACTS_PORT={cfg.facts_port + 1}"
-        )
-    running = running or lifecycle.start(
-        SERVICE,
-        [
-            sys.executable,
-            "-m",
-            "coursekit.services.facts_api",
-            "--host",
-            cfg.host,
-            "--port",
-            str(cfg.facts_port),
-            "--failure-rate",
-            os.environ.get("COURSE_FACTS_FAILURE_RATE", str(DEFAULT_FAILURE_RATE)),
-            "--seed",
-            os.environ.get("COURSE_FACTS_SEED", str(DEFAULT_SEED)),
-        ],
+    command = [sys.executable, "-m", "coursekit.services.facts_api", "--host", cfg.host, "--port", str(cfg.facts_port)]
+    command += ["--failure-rate", os.environ.get("COURSE_FACTS_FAILURE_RATE", str(DEFAULT_FAILURE_RATE))]
+    command += ["--seed", os.environ.get("COURSE_FACTS_SEED", str(DEFAULT_SEED))]
+    service = lifecycle.Service(
+        name=SERVICE,
+        what="the local facts API",
+        host=cfg.host,
         port=cfg.facts_port,
+        port_variable="COURSE_FACTS_PORT",
+        command=command,
+        ready=lambda: lifecycle.answers(f"{cfg.facts_url}/health"),
+        timeout=20,
     )
-    lifecycle.wait_until(
-        running, lambda: lifecycle.answers(f"{cfg.facts_url}/health"), what="Starting the local facts API", timeout=20
-    )
+    lifecycle.ensure(service, restart=restart)
     return cfg.facts_url
 
 

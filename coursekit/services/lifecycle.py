@@ -1,5 +1,10 @@
 """Background processes the course starts, and stops again: the Prefect server, workers, helper endpoints.
 
+`ensure(Service(...))` is the one routine every service goes through: find it running (on the port asked
+for), refuse a stranger holding that port with a message that says which variable moves the course
+elsewhere, start it, and wait until it answers. The services differ only in their command and in how
+they tell that they are ready.
+
 Each one is started in its own process group and recorded in a pid file under `.course/run/`, with the
 process's start time. `stop` only signals a process whose pid *and* start time still match, so a pid
 that the system has reused for somebody else's program is never touched: `make stop` ends what the course
@@ -37,6 +42,7 @@ class Running:
     port: int | None
     log: Path
     log_start: int = 0  # where this start's lines begin: the log is appended to across starts
+    fresh: bool = False  # started by this call to `ensure`, not found running
 
     def new_log(self) -> str:
         """What this process has logged since it was started (not what earlier starts wrote)."""
@@ -88,6 +94,68 @@ def throwaway_course(state_dir: Path) -> dict[str, str]:
             )
         },
     }
+
+
+@dataclass(frozen=True)
+class Service:
+    """A background service of the course: what `ensure` needs to find, start and wait for it."""
+
+    name: str  # its pid file and log: .course/run/NAME.json, .course/logs/NAME.log
+    what: str  # for messages: "the local S3 endpoint"
+    host: str
+    port: int
+    port_variable: str  # the variable that moves it: COURSE_S3_PORT
+    command: list[str]
+    ready: Callable[[], bool]  # True once it answers (health URL, SMTP greeting, pg_isready)
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    user: str | None = None
+    timeout: float = 90
+    stranger_hint: str = ""  # said when another program holds the port (e.g. "another Prefect server?")
+    prepare: Callable[[], None] | None = None  # run once before a start (folders, a database cluster)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def ensure(service: Service, *, restart: bool = False, wait: bool = True) -> Running:
+    """Start `service` unless it is up already; return it once it answers (idempotent).
+
+    `restart` stops a running one first (a fresh facts API restarts its seeded failures); `wait=False`
+    returns as soon as the process is started, so that it boots while the caller does other work.
+    """
+    if restart:
+        stop(service.name)
+    running = status_on_port(service.name, service.port, service.port_variable)
+    if running is not None and service.ready():
+        return running
+    if running is None and port_in_use(service.host, service.port):
+        raise ServiceError(
+            f"Port {service.port} on {service.host} is in use by a program this course did not start"
+            f"{f' ({service.stranger_hint})' if service.stranger_hint else ''}, so {service.what} cannot start "
+            f"there. Stop that program, or move the course: export {service.port_variable}={service.port + 1}"
+        )
+    if running is None:
+        if service.prepare is not None:
+            service.prepare()
+        running = start(
+            service.name,
+            service.command,
+            port=service.port,
+            env=service.env,
+            cwd=service.cwd,
+            user=service.user,
+        )
+        running.fresh = True
+    if wait:
+        wait_until(
+            running,
+            service.ready,
+            what=f"Starting {service.what} on {service.where} (log: {config.shown(running.log)})",
+            timeout=service.timeout,
+        )
+    return running
 
 
 def _pidfile(name: str) -> Path:

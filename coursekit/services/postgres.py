@@ -194,33 +194,32 @@ def _ready(programs: Path, port: int) -> bool:
 def ensure_running(*, quiet: bool = False) -> str:
     """Start the course's PostgreSQL unless it is up, with the database `prefect`; return its URL. Idempotent."""
     cfg = config.current()
-    port = cfg.postgres_port
-    running = lifecycle.status_on_port(NAME, port, "COURSE_POSTGRES_PORT")
-    if running is None and lifecycle.port_in_use(HOST, port):
-        raise lifecycle.ServiceError(
-            f"Port {port} on {HOST} is already in use by a program this course did not start (a PostgreSQL of "
-            f"your own?).\nUse that server (export COURSE_DATABASE_URL=postgresql+asyncpg://USER:PASSWORD@{HOST}:"
-            f"{port}/prefect), or give the course's PostgreSQL another port: export COURSE_POSTGRES_PORT={port + 1}"
-        )
     programs = find_programs(_cluster_version(cfg))
-    if running is None:
-        runner = _runner()
-        _init_cluster(programs, cfg, runner)
-        command = [str(programs / "postgres"), "-D", str(data_dir(cfg)), "-p", str(port), "-h", HOST]
-        # No Unix socket: TCP on loopback only, and no socket path to outgrow the 107-character limit.
-        command += ["-k", ""]
-        running = lifecycle.start(NAME, command, port=port, cwd=home(cfg), user=runner)
-    if not _ready(programs, port):
-        lifecycle.wait_until(
-            running,
-            lambda: _ready(programs, port),
-            what=f"Waiting for PostgreSQL on {HOST}:{port} (log: {config.shown(running.log)})",
+    runner = _runner()
+    command = [str(programs / "postgres"), "-D", str(data_dir(cfg)), "-p", str(cfg.postgres_port), "-h", HOST]
+    # No Unix socket: TCP on loopback only, and no socket path to outgrow the 107-character limit.
+    command += ["-k", ""]
+    lifecycle.ensure(
+        lifecycle.Service(
+            name=NAME,
+            what="the course's PostgreSQL",
+            host=HOST,
+            port=cfg.postgres_port,
+            port_variable="COURSE_POSTGRES_PORT",
+            command=command,
+            ready=lambda: _ready(programs, cfg.postgres_port),
+            cwd=home(cfg),
+            user=runner,
             timeout=60,
+            stranger_hint=f"a PostgreSQL of your own? Use it with export COURSE_DATABASE_URL="
+            f"postgresql+asyncpg://USER:PASSWORD@{HOST}:{cfg.postgres_port}/prefect",
+            prepare=lambda: _init_cluster(programs, cfg, runner),
         )
+    )
     if _psql(programs, cfg, f"SELECT count(*) FROM pg_database WHERE datname = '{DATABASE}'") == "0":
         _psql(programs, cfg, f"CREATE DATABASE {DATABASE}")
     if not quiet:
-        console.ok(f"PostgreSQL up on {HOST}:{port}, database {DATABASE!r} (data in {data_dir(cfg)})")
+        console.ok(f"PostgreSQL up on {HOST}:{cfg.postgres_port}, database {DATABASE!r} (data in {data_dir(cfg)})")
     return url(cfg)
 
 

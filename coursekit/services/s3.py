@@ -60,8 +60,7 @@ class S3Settings:
 
 
 def local_url() -> str:
-    cfg = config.current()
-    return f"http://{cfg.host}:{os.environ.get('COURSE_S3_PORT', '9000')}"
+    return config.current().s3_url
 
 
 def settings() -> S3Settings:
@@ -79,24 +78,19 @@ def settings() -> S3Settings:
 
 def ensure_local_endpoint() -> str:
     """Start the local S3 endpoint unless it is up; return its URL."""
-    url = local_url()
-    port = int(url.rsplit(":", 1)[1])
-    running = lifecycle.status_on_port(SERVICE, port, "COURSE_S3_PORT")
-    if running is not None and lifecycle.answers(f"{url}/moto-api/"):
-        return url
-    if running is None and lifecycle.port_in_use(config.current().host, port):
-        raise lifecycle.ServiceError(
-            f"Port {port} is in use by a program this course did not start, so the local S3 endpoint "
-            f"cannot start there. Choose another port: export COURSE_S3_PORT={port + 1}"
+    cfg = config.current()
+    lifecycle.ensure(
+        lifecycle.Service(
+            name=SERVICE,
+            what="the local S3 endpoint",
+            host=cfg.host,
+            port=cfg.s3_port,
+            port_variable="COURSE_S3_PORT",
+            command=[sys.executable, "-m", "moto.server", "-H", cfg.host, "-p", str(cfg.s3_port)],
+            ready=lambda: lifecycle.answers(f"{cfg.s3_url}/moto-api/"),
         )
-    if running is None:
-        running = lifecycle.start(
-            SERVICE, [sys.executable, "-m", "moto.server", "-H", config.current().host, "-p", str(port)], port=port
-        )
-    lifecycle.wait_until(
-        running, lambda: lifecycle.answers(f"{url}/moto-api/"), what=f"Starting the local S3 endpoint on {url}"
     )
-    return url
+    return cfg.s3_url
 
 
 def ensure_bucket(s3: S3Settings) -> None:

@@ -34,38 +34,34 @@ def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
     `wait=False` returns once the server's process is started.
     """
     cfg = config.current()
-    running = lifecycle.status_on_port(NAME, cfg.server_port, "COURSE_SERVER_PORT")
-    if running is not None and healthy(cfg.api_url):
-        _check_it_is_the_server_asked_for(cfg, running)
-        if not quiet:
-            console.ok(f"Prefect server already up at {cfg.ui_url}")
-        return cfg.api_url
-    if running is None and lifecycle.port_in_use(cfg.host, cfg.server_port):
-        raise lifecycle.ServiceError(
-            f"Port {cfg.server_port} on {cfg.host} is already in use by a program this course did not start "
-            f"(another Prefect server?).\n"
-            f"Stop that program, or give the course another port, for example:\n"
-            f"    make stage-1 COURSE_SERVER_PORT={cfg.server_port + 1}\n"
-            f"or `export COURSE_SERVER_PORT={cfg.server_port + 1}` for every command in this shell."
-        )
-    if running is None:
+
+    def prepare() -> None:
         postgres.check_database(cfg)
         cfg.prefect_home.mkdir(parents=True, exist_ok=True)
-        running = lifecycle.start(
-            NAME,
-            [prefect_executable(), "server", "start", "--host", cfg.host, "--port", str(cfg.server_port)],
+
+    running = lifecycle.ensure(
+        lifecycle.Service(
+            name=NAME,
+            what="the Prefect server",
+            host=cfg.host,
             port=cfg.server_port,
+            port_variable="COURSE_SERVER_PORT",
+            command=[prefect_executable(), "server", "start", "--host", cfg.host, "--port", str(cfg.server_port)],
+            ready=lambda: healthy(cfg.api_url),
             env=cfg.prefect_env(),
-        )
-    if not wait:
-        return cfg.api_url
-    lifecycle.wait_until(
-        running,
-        lambda: healthy(cfg.api_url),
-        what=f"Waiting for the Prefect server on {cfg.ui_url} (log: {config.shown(running.log)})",
+            stranger_hint="another Prefect server?",
+            prepare=prepare,
+        ),
+        wait=wait,
     )
-    if not quiet:
-        console.ok(f"Prefect server up. Open the UI at {cfg.ui_url}")
+    if not running.fresh:
+        _check_it_is_the_server_asked_for(cfg, running)
+    if not quiet and wait:
+        console.ok(
+            f"Prefect server up. Open the UI at {cfg.ui_url}"
+            if running.fresh
+            else f"Prefect server already up at {cfg.ui_url}"
+        )
     return cfg.api_url
 
 

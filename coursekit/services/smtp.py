@@ -27,7 +27,6 @@ from coursekit import config
 from coursekit.services import lifecycle
 
 SERVICE = "smtp-server"
-DEFAULT_PORT = 8025
 EMAIL_BLOCK = "course-email"  # email-server-credentials/course-email
 
 
@@ -56,7 +55,7 @@ def settings() -> SMTPSettings:
     local = server in ("", "local")
     return SMTPSettings(
         server=config.current().host if local else server,
-        port=int(os.environ.get("COURSE_SMTP_PORT", str(DEFAULT_PORT))),
+        port=config.current().smtp_port,
         smtp_type="INSECURE" if local else os.environ.get("COURSE_SMTP_TYPE", "STARTTLS").upper(),
         username="" if local else os.environ.get("COURSE_SMTP_USERNAME", ""),
         password="" if local else os.environ.get("COURSE_SMTP_PASSWORD", ""),
@@ -81,34 +80,24 @@ def _greets(host: str, port: int) -> bool:
 def ensure_local_server() -> str:
     """Start the local SMTP server unless it is up; return host:port."""
     s = settings()
-    running = lifecycle.status_on_port(SERVICE, s.port, "COURSE_SMTP_PORT")
-    if running is not None and _greets(s.server, s.port):
-        return s.where
-    if running is None and lifecycle.port_in_use(s.server, s.port):
-        raise SMTPError(
-            f"Port {s.port} is in use by a program this course did not start, so the local SMTP server "
-            f"cannot start there. Choose another port: export COURSE_SMTP_PORT={s.port + 1}"
-        )
-    if running is None:
+
+    def make_maildir() -> None:
         for folder in ("tmp", "new", "cur"):  # a Maildir; the handler files each message through tmp/
             (mail_dir() / folder).mkdir(parents=True, exist_ok=True)
-        running = lifecycle.start(
-            SERVICE,
-            [
-                sys.executable,
-                "-m",
-                "aiosmtpd",
-                "-n",  # stay this user (it would try to become `nobody` when run as root)
-                "-l",
-                s.where,
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-                str(mail_dir()),
-            ],
+
+    lifecycle.ensure(
+        lifecycle.Service(
+            name=SERVICE,
+            what="the local SMTP server",
+            host=s.server,
             port=s.port,
+            port_variable="COURSE_SMTP_PORT",
+            # -n: stay this user (it would try to become `nobody` when run as root)
+            command=[sys.executable, "-m", "aiosmtpd", "-n", "-l", s.where, "-c", "aiosmtpd.handlers.Mailbox"]
+            + [str(mail_dir())],
+            ready=lambda: _greets(s.server, s.port),
+            prepare=make_maildir,
         )
-    lifecycle.wait_until(
-        running, lambda: _greets(s.server, s.port), what=f"Starting the local SMTP server on {s.where}"
     )
     return s.where
 
