@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ env: $(STAMP) ## Print the exports that point your shell at the course server: e
 
 server: $(STAMP) ## Start the local Prefect server in the background (if it is not up yet)
 	@$(COURSE) server
+
+facts: $(STAMP) ## Start lesson 1's flaky local facts API (make stage-1 does it for you)
+	@$(COURSE) facts
 
 s3: $(STAMP) ## Start the local S3-compatible endpoint (moto server on loopback) and its bucket
 	@$(COURSE) s3

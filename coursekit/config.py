@@ -77,6 +77,7 @@ class CourseConfig:
         env = {
             "COURSE_ROOT": str(REPO_ROOT),  # prefect.yaml files point pull steps at lesson folders with it
             "COURSE_GIT_URL": self.git_url,
+            "COURSE_FACTS_URL": self.facts_url,  # lesson 1's flaky facts API (make facts)
             # Absolute, so code that a worker runs from elsewhere (a git clone, a bucket) shares them.
             "COURSE_STATE_DIR": str(self.state_dir),
             "COURSE_DATA_DIR": str(self.data_dir),

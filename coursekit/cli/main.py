@@ -19,6 +19,13 @@ def cmd_server(_: argparse.Namespace) -> None:
     server.ensure_running()
 
 
+def cmd_facts(_: argparse.Namespace) -> None:
+    from coursekit.services import facts_api
+
+    url = facts_api.ensure_running()
+    console.ok(f"Local facts API up at {url} (try {url}/cat/fact); lesson 1's scripts read it from COURSE_FACTS_URL")
+
+
 def cmd_s3(_: argparse.Namespace) -> None:
     from coursekit.services import s3
 
@@ -149,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("env", help="print shell exports for the course server").set_defaults(func=cmd_env)
     sub.add_parser("server", help="start the local Prefect server").set_defaults(func=cmd_server)
+    sub.add_parser("facts", help="start lesson 1's flaky facts API").set_defaults(func=cmd_facts)
     sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)

@@ -22,8 +22,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import requests
-
 from coursekit import config
 from coursekit.services import lifecycle
 
@@ -120,35 +118,6 @@ def ensure_running(*, restart: bool = False) -> str:
     )
     lifecycle.ensure(service, restart=restart)
     return cfg.facts_url
-
-
-class FactUnavailable(RuntimeError):
-    """The facts API did not answer with a fact; says which URL, which attempt, and why."""
-
-
-def get_fact(url: str) -> str:
-    """GET one fact. Inside a Prefect task, a failure names the attempt, e.g. "attempt 2 of 4"."""
-    from prefect.context import TaskRunContext
-
-    context = TaskRunContext.get()
-    attempt = f" (attempt {context.task_run.run_count} of {context.task.retries + 1})" if context else ""
-    try:
-        response = requests.get(url, timeout=5)
-        response.raise_for_status()
-        return response.json()["fact"]
-    except requests.HTTPError as exc:
-        reason = f"{exc.response.status_code} {exc.response.reason}" if exc.response is not None else str(exc)
-    except requests.RequestException as exc:
-        reason = f"no answer ({type(exc).__name__})"
-    except (ValueError, KeyError):
-        reason = 'the answer is not JSON with a "fact" field'
-    raise FactUnavailable(f"GET {url} failed{attempt}: {reason}")
-
-
-def fact_url(kind: str) -> str:
-    """Where lesson 1 fetches `kind` facts: `CAT_FACTS_URL` / `DOG_FACTS_URL` if set, else the local API."""
-    override = os.environ.get(f"{kind.upper()}_FACTS_URL")
-    return override or f"{ensure_running()}/{kind}/fact"
 
 
 def main() -> None:

@@ -29,10 +29,13 @@ def test_stage_1_recovers_from_every_outage():
     assert [t.attempts for t in runs.task_attempts(animal_run.id)] == [2, 3]
 
 
-def test_exhausted_retries_end_in_one_line_naming_the_url_and_the_attempts():
+def test_exhausted_retries_end_in_one_line_naming_the_url_and_the_run_fails_after_four_attempts():
     url = f"{facts_api.ensure_running()}/bird/fact"  # a path the API does not have: every attempt fails
     done = run("python", "01_intro/cat_facts.py", env={"CAT_FACTS_URL": url})
     assert done.returncode == 1, output(done)
     assert done.stderr.strip().splitlines()[-1] == (
-        f"✗ Flow 'fetch' ended Failed: GET {url} failed (attempt 4 of 4): 404 Not Found"
-    )
+        f"✗ No cat fact after 4 attempts: 404 Client Error: Not Found for url: {url}"
+    ), output(done)
+    failed = runs.latest_flow_run("fetch")
+    assert runs.state_name(failed) == "Failed"
+    assert [(t.attempts, t.state) for t in runs.task_attempts(failed.id)] == [(4, "Failed")]

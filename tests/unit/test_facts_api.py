@@ -7,8 +7,11 @@ import threading
 import pytest
 import requests
 
+from coursekit import config
 from coursekit.services import facts_api
-from coursekit.services.facts_api import FactUnavailable, FlakyFacts, get_fact
+from coursekit.services.facts_api import FlakyFacts
+from coursekit.services.lifecycle import free_port
+from tests.support.lessons import load_lesson
 
 
 def outcomes(facts: FlakyFacts, kind: str, n: int) -> str:
@@ -45,27 +48,29 @@ def endpoint():
 
 def test_endpoint_serves_facts_health_and_a_helpful_404(endpoint):
     assert requests.get(f"{endpoint}/health", timeout=5).json() == {"ok": True}
-    assert get_fact(f"{endpoint}/cat/fact") in facts_api.FACTS["cat"]
-    assert get_fact(f"{endpoint}/dog/fact") in facts_api.FACTS["dog"]
+    assert requests.get(f"{endpoint}/cat/fact", timeout=5).json()["fact"] in facts_api.FACTS["cat"]
+    assert requests.get(f"{endpoint}/dog/fact", timeout=5).json()["fact"] in facts_api.FACTS["dog"]
     missing = requests.get(f"{endpoint}/bird/fact", timeout=5)
     assert missing.status_code == 404 and "/cat/fact" in missing.json()["error"]
 
 
-def test_get_fact_names_the_url_and_the_reason(endpoint):
-    with pytest.raises(FactUnavailable, match=r"GET .*/bird/fact failed: 404 Not Found"):
-        get_fact(f"{endpoint}/bird/fact")
-    with pytest.raises(FactUnavailable, match=r"GET .*/health failed: the answer is not JSON with a \"fact\""):
-        get_fact(f"{endpoint}/health")
+# The lesson's task does the HTTP request itself: a 5xx or no answer at all must raise, so that Prefect
+# retries it (run here without Prefect's engine, through the task's own function).
+def test_the_lessons_task_returns_a_fact_and_raises_on_a_5xx_a_404_and_no_answer(endpoint):
+    lesson = load_lesson("01_intro/cat_facts.py")
+    assert lesson.fetch_cat_fact.fn(f"{endpoint}/cat/fact") in facts_api.FACTS["cat"]
+    with pytest.raises(requests.HTTPError, match=r"404 Client Error: Not Found for url: .*/bird/fact"):
+        lesson.fetch_cat_fact.fn(f"{endpoint}/bird/fact")
+    flaky = facts_api.make_server("127.0.0.1", 0, FlakyFacts(failure_rate=0.5, seed=181))
+    threading.Thread(target=flaky.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(requests.HTTPError, match=r"503 Server Error"):  # the seeded first answer is a 503
+            lesson.fetch_cat_fact.fn(f"http://127.0.0.1:{flaky.server_address[1]}/cat/fact")
+    finally:
+        flaky.shutdown()
+    with pytest.raises(requests.ConnectionError):
+        lesson.fetch_cat_fact.fn(f"http://127.0.0.1:{free_port()}/cat/fact")
 
 
-def test_get_fact_says_when_nothing_answers():
-    from coursekit.services.lifecycle import free_port
-
-    url = f"http://127.0.0.1:{free_port()}/cat/fact"
-    with pytest.raises(FactUnavailable, match=r"failed: no answer \(ConnectionError\)"):
-        get_fact(url)
-
-
-def test_fact_url_prefers_the_learners_override(monkeypatch):
-    monkeypatch.setenv("CAT_FACTS_URL", "https://catfact.example/fact")
-    assert facts_api.fact_url("cat") == "https://catfact.example/fact"
+def test_the_lesson_reads_the_facts_api_address_from_the_course_environment():
+    assert config.current().prefect_env()["COURSE_FACTS_URL"] == config.current().facts_url
