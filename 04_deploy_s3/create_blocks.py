@@ -22,6 +22,7 @@ import sys
 from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
 from coursekit import console
+from coursekit.lesson.s3_errors import S3Error, check_access
 from coursekit.services import s3
 
 
@@ -44,19 +45,19 @@ def create_blocks() -> S3Bucket:
         s3.ensure_local_endpoint()
         s3.ensure_bucket(settings)
     credentials, bucket = build_blocks(settings)
-    s3.check_access(bucket)  # raises a clear S3Error before anything is saved
+    check_access(bucket)  # raises a clear S3Error before anything is saved
 
     # overwrite=True makes this re-runnable: the same names are updated, not duplicated.
-    credentials.save(s3.CREDENTIALS_BLOCK, overwrite=True)
-    bucket.save(s3.BUCKET_BLOCK, overwrite=True)  # stores a reference to the saved credentials block
-    console.ok(f"Saved block aws-credentials/{s3.CREDENTIALS_BLOCK} (endpoint {settings.where})")
-    console.ok(f"Saved block s3-bucket/{s3.BUCKET_BLOCK} (bucket {settings.bucket!r})")
+    credentials.save("course-aws", overwrite=True)
+    bucket.save("course-bucket", overwrite=True)  # stores a reference to the saved credentials block
+    console.ok(f"Saved block aws-credentials/course-aws (endpoint {settings.where})")
+    console.ok(f"Saved block s3-bucket/course-bucket (bucket {settings.bucket!r})")
     return bucket
 
 
 if __name__ == "__main__":
     try:
         create_blocks()
-    except s3.S3Error as error:
+    except S3Error as error:
         console.fail(str(error))
         sys.exit(1)

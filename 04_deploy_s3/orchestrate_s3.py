@@ -20,10 +20,13 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.flows import load_flow_from_entrypoint
+from prefect_aws import S3Bucket
 
-from coursekit.lesson import paths, run
-from coursekit.services import s3
+from coursekit.files import atomic_file
+from coursekit.lesson import paths, run, taxi
+from coursekit.lesson.s3_errors import check_access, explained
 
+BUCKET_BLOCK = "course-bucket"  # create_blocks.py saves it; prefect.yaml's code steps read it too
 TRAINING_FLOW = Path(__file__).resolve().parent.parent / "02_workflow" / "orchestrate.py"
 
 
@@ -38,31 +41,41 @@ def training_flow():
     return load_flow_from_entrypoint(f"{TRAINING_FLOW}:main_flow")
 
 
+def month_key(month: str) -> str:
+    """Where upload_data.py puts a month; a badly written month fails here, before any download."""
+    if not isinstance(taxi.validate(month), str):
+        raise taxi.TaxiDataError(f"{month!r} is a file; the bucket holds months: give one as YYYY-MM, e.g. 2023-01.")
+    return f"data/green_tripdata_{month}.parquet"
+
+
 # No retries here: boto3 already retries what a retry can fix (timeouts, throttling), and a missing
 # object or a refused key fails the same way every time.
 @task(name="Download month")
 def download_month(month: str, bucket_block: str) -> str:
-    bucket = s3.load_bucket(bucket_block)
-    key = s3.month_key(month)
-    target = paths.data_dir() / "from-s3" / Path(key).name  # written whole or not at all
-    return str(s3.download(bucket, key, target))
+    bucket = S3Bucket.load(bucket_block)
+    key = month_key(month)
+    target = paths.data_dir() / "from-s3" / Path(key).name
+    with explained(bucket, key=key), atomic_file(target) as part:  # the file appears whole or not at all
+        bucket.download_object_to_path(key, part)
+    return str(target)
 
 
 @task(name="Upload model")
 def upload_model(train_month: str, val_month: str, bucket_block: str) -> str:
-    bucket = s3.load_bucket(bucket_block)
-    key = s3.upload(bucket, paths.model_file(), s3.model_key(train_month, val_month))
+    bucket = S3Bucket.load(bucket_block)
+    key = f"models/{train_month}_{val_month}/trip_duration.pkl"
+    with explained(bucket, key=key):
+        bucket.upload_from_path(paths.model_file(), key)  # one PUT: the object appears whole or not at all
     return f"s3://{bucket.bucket_name}/{key}"
 
 
 @flow(name="taxi-training-s3", log_prints=True)
-def main_flow_s3(
-    train_month: str = "2023-01", val_month: str = "2023-02", bucket_block: str = s3.BUCKET_BLOCK
-) -> float:
+def main_flow_s3(train_month: str = "2023-01", val_month: str = "2023-02", bucket_block: str = BUCKET_BLOCK) -> float:
     print(f"Flow code loaded from {Path(__file__).resolve()}")
-    data_keys = [s3.month_key(train_month), s3.month_key(val_month)]  # checks both months first
-    bucket = s3.load_bucket(bucket_block)  # a missing block fails here, before any work
-    s3.check_access(bucket)  # so does a wrong key, a missing bucket or an endpoint that is down
+    data_keys = [month_key(train_month), month_key(val_month)]
+    with explained(block=bucket_block):
+        bucket = S3Bucket.load(bucket_block)  # a missing block fails here, before any work
+    check_access(bucket)  # so does a wrong key, a missing bucket or an endpoint that is down
 
     train_file = download_month(train_month, bucket_block)
     val_file = download_month(val_month, bucket_block)
@@ -91,6 +104,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", default="2023-01", help="training month (YYYY-MM), uploaded to the bucket")
     parser.add_argument("--val", default="2023-02", help="validation month (YYYY-MM), uploaded to the bucket")
-    parser.add_argument("--bucket-block", default=s3.BUCKET_BLOCK, help="name of the S3Bucket block")
+    parser.add_argument("--bucket-block", default=BUCKET_BLOCK, help="name of the S3Bucket block")
     args = parser.parse_args()
     print(f"rmse={run(main_flow_s3, train_month=args.train, val_month=args.val, bucket_block=args.bucket_block):.3f}")

@@ -17,9 +17,14 @@ import argparse
 
 from prefect import flow, task
 from prefect.events import emit_event
+from prefect_aws import S3Bucket
 
 from coursekit.lesson import run, taxi
-from coursekit.services import s3
+from coursekit.lesson.s3_errors import explained
+
+BUCKET_BLOCK = "course-bucket"
+# The deployment taxi_s3_data in prefect.yaml expects this event name: `expect: [course.taxi.data.uploaded]`.
+DATA_UPLOADED = "course.taxi.data.uploaded"
 
 
 @task(name="Check month")
@@ -29,16 +34,20 @@ def check_month(month: str) -> int:
 
 @task(name="Upload month")
 def upload_month(month: str, bucket_block: str) -> str:
-    bucket = s3.load_bucket(bucket_block)
-    return s3.upload(bucket, taxi.resolve(month), s3.month_key(month))
+    bucket = S3Bucket.load(bucket_block)
+    key = f"data/green_tripdata_{month}.parquet"  # where orchestrate_s3.py looks for it
+    with explained(bucket, key=key):
+        bucket.upload_from_path(taxi.resolve(month), key)
+    return key
 
 
 @flow(name="upload-taxi-data", log_prints=True)
-def upload_data(months: list[str] | None = None, bucket_block: str = s3.BUCKET_BLOCK) -> list[str]:
+def upload_data(months: list[str] | None = None, bucket_block: str = BUCKET_BLOCK) -> list[str]:
     months = months or ["2023-01", "2023-02"]
     if len(months) < 2:
         raise ValueError(f"Give at least two months (train, then validate), not {months}.")
-    bucket = s3.load_bucket(bucket_block)  # a missing block fails here, before any work
+    with explained(block=bucket_block):
+        bucket = S3Bucket.load(bucket_block)  # a missing block fails here, before any work
 
     for month in months:
         print(f"{month}: {check_month(month):,} trips")
@@ -47,11 +56,11 @@ def upload_data(months: list[str] | None = None, bucket_block: str = s3.BUCKET_B
     # An event is a record on the server: a name, the resource it is about, and any payload.
     # Automations and deployment triggers match on it; the UI lists it under Events.
     emit_event(
-        event=s3.DATA_EVENT,
+        event=DATA_UPLOADED,
         resource={"prefect.resource.id": f"s3://{bucket.bucket_name}/data", "prefect.resource.name": "taxi data"},
         payload={"keys": keys, "train_month": months[-2], "val_month": months[-1]},
     )
-    print(f"Uploaded {', '.join(keys)} to bucket {bucket.bucket_name!r} and emitted {s3.DATA_EVENT}")
+    print(f"Uploaded {', '.join(keys)} to bucket {bucket.bucket_name!r} and emitted {DATA_UPLOADED}")
     return keys
 
 

@@ -14,14 +14,14 @@ import pickle
 
 import pandas as pd
 from prefect import flow
+from prefect_aws import S3Bucket
 
 from coursekit.lesson import trip_model
-from coursekit.services import s3
 
 
 @flow(name="s3-rmse-report", log_prints=True)
-def score_from_bucket(model_key: str, month_key: str, bucket_block: str = s3.BUCKET_BLOCK) -> float:
-    bucket = s3.load_bucket(bucket_block)
+def score_from_bucket(model_key: str, month_key: str, bucket_block: str = "course-bucket") -> float:
+    bucket = S3Bucket.load(bucket_block)
     # Unpickling runs code from the file: load models only from a bucket you trust, such as your own.
     model = pickle.loads(bucket.read_path(model_key))
     trips = pd.read_parquet(io.BytesIO(bucket.read_path(month_key)))
@@ -34,4 +34,4 @@ def score_from_bucket(model_key: str, month_key: str, bucket_block: str = s3.BUC
 
 if __name__ == "__main__":
     # Objects that `make stage-4` puts in the bucket.
-    score_from_bucket(s3.model_key("2023-01", "2023-02"), s3.month_key("2023-02"))
+    score_from_bucket("models/2023-01_2023-02/trip_duration.pkl", "data/green_tripdata_2023-02.parquet")

@@ -16,13 +16,11 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from coursekit import config
-from coursekit.files import atomic_file
 from coursekit.services import lifecycle
 
 SERVICE = "s3-endpoint"
@@ -132,22 +130,14 @@ def explain(error: Exception, s3: S3Settings, key: str | None = None) -> S3Error
     return S3Error(f"S3 request to {s3.where} failed: {error}")
 
 
-# --- the course's blocks, and moving files through them --------------------------------------------
-# Lessons hold no endpoint, bucket or key: they load the S3Bucket block by name, and the block carries
-# the bucket and its AwsCredentials block (which carries the key pair and the endpoint).
+# --- what the stage runner and the tests read back -------------------------------------------------
+# The lesson files name their blocks, keys and events themselves; these say the same for the runner.
 
 CREDENTIALS_BLOCK = "course-aws"  # aws-credentials/course-aws
 BUCKET_BLOCK = "course-bucket"  # s3-bucket/course-bucket
-DATA_EVENT = "course.taxi.data.uploaded"  # emitted by upload_data.py; the S3 deployment's trigger
-CODE_FOLDER = "code/taxi"  # where `prefect deploy` pushes the code of the deployment taxi_s3_code
 
 
 def month_key(month: str) -> str:
-    """The object key of a month in the bucket; the month is checked first (YYYY-MM, one TLC publishes)."""
-    from coursekit.lesson import taxi  # pandas and pyarrow: only when a month is asked for
-
-    if not isinstance(taxi.validate(month), str):
-        raise taxi.TaxiDataError(f"{month!r} is a file; the bucket holds months: give one as YYYY-MM, e.g. 2023-01.")
     return f"data/green_tripdata_{month}.parquet"
 
 
@@ -155,67 +145,10 @@ def model_key(train_month: str, val_month: str) -> str:
     return f"models/{train_month}_{val_month}/trip_duration.pkl"
 
 
-def settings_of(bucket) -> S3Settings:
-    """What an S3Bucket block points at, for error messages (the secret stays inside the block)."""
-    credentials = bucket.credentials
-    endpoint = credentials.aws_client_parameters.endpoint_url if credentials.aws_client_parameters else None
-    return S3Settings(
-        endpoint_url=str(endpoint) if endpoint else None,
-        bucket=bucket.bucket_name,
-        access_key_id=credentials.aws_access_key_id or "",
-        secret_access_key="",
-        region=credentials.region_name or "us-east-1",
-        local=bool(endpoint) and str(endpoint).rstrip("/") == local_url(),
-    )
-
-
-def check_access(bucket) -> None:
-    """Fail with a clear message unless the bucket exists and the credentials may list it."""
-    where = settings_of(bucket)
-    try:
-        bucket.credentials.get_s3_client().list_objects_v2(Bucket=bucket.bucket_name, MaxKeys=1)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, where) from error
-
-
-def load_bucket(name: str = BUCKET_BLOCK):
-    """The S3Bucket block saved under `name`, or a message that says how to create it."""
-    from prefect_aws import S3Bucket
-
-    try:
-        return S3Bucket.load(name)
-    except ValueError as error:
-        if "Unable to find block document" not in str(error):
-            raise
-        raise S3Error(
-            f"There is no S3Bucket block named {name!r} on the Prefect server at {config.current().api_url}. "
-            "Create the course's blocks with `python 04_deploy_s3/create_blocks.py` (make stage-4 does)."
-        ) from None
-
-
-def download(bucket, key: str, target: Path) -> Path:
-    """Object `key` to the file `target`, which appears whole or not at all."""
-    try:
-        with atomic_file(target) as part:
-            bucket.download_object_to_path(key, part)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, settings_of(bucket), key=key) from error
-    return target
-
-
-def upload(bucket, source: Path, key: str) -> str:
-    """File `source` to object `key`. One PUT: the object appears whole or not at all."""
-    try:
-        bucket.upload_from_path(source, key)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, settings_of(bucket), key=key) from error
-    return key
-
-
 def objects(bucket, prefix: str = "") -> list[tuple[str, int]]:
     """(key, size) of every object under `prefix`."""
-    try:
+    from coursekit.lesson.s3_errors import explained
+
+    with explained(bucket):
         listed = bucket.list_objects(prefix)
-    except (ClientError, BotoCoreError) as error:
-        raise explain(error, settings_of(bucket)) from error
     return [(entry["Key"], entry["Size"]) for entry in listed]

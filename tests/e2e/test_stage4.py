@@ -11,6 +11,7 @@ import pytest
 from prefect_aws import AwsCredentials, S3Bucket
 
 from coursekit import config
+from coursekit.lesson.s3_errors import check_access
 from coursekit.services import lifecycle, s3
 from tests.support.lessons import load_lesson
 from tests.support.run import output, prefect, run
@@ -118,7 +119,7 @@ def test_right_credentials_on_a_guarded_endpoint_work_and_a_missing_bucket_is_na
     create_blocks = load_lesson("04_deploy_s3/create_blocks.py")
     monkeypatch.setenv("COURSE_S3_BUCKET", "guarded-bucket")
     _, bucket = create_blocks.build_blocks(s3.settings())
-    s3.check_access(bucket)  # signed with the right secret: accepted
+    check_access(bucket)  # signed with the right secret: accepted
 
     before = blocks_on_server()
     monkeypatch.setenv("COURSE_S3_BUCKET", "no-such-bucket")
@@ -207,7 +208,7 @@ def test_make_stage_4_end_to_end(prefect_server: str):
     assert code_origin.endswith("/04_deploy_s3/orchestrate_s3.py")
     assert not code_origin.startswith(str(config.REPO_ROOT))  # a copy pulled into the worker's empty folder
 
-    bucket = s3.load_bucket()
+    bucket = S3Bucket.load("course-bucket")
     stored = [key for key, _ in s3.objects(bucket)]
     assert "code/taxi/04_deploy_s3/orchestrate_s3.py" in stored and "code/taxi/02_workflow/orchestrate.py" in stored
     assert not any(key.startswith(("code/taxi/.venv", "code/taxi/data", "code/taxi/tests")) for key in stored)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
+from coursekit.lesson.s3_errors import check_access, explained
 from coursekit.services import s3
 from tests.support.lessons import load_lesson
 
@@ -87,36 +89,49 @@ def test_blocks_carry_endpoint_bucket_and_a_secret_that_is_never_shown():
     assert "the-secret" not in repr(block) and "the-secret" not in str(credentials.model_dump())
 
 
-def test_upload_and_download_round_trip_through_the_block(bucket, tmp_path):
-    source = tmp_path / "month.parquet"
-    source.write_bytes(b"PAR1 some bytes PAR1")
-    key = s3.month_key("2023-01")
-    assert s3.upload(bucket, source, key) == "data/green_tripdata_2023-01.parquet"
-    target = s3.download(bucket, key, tmp_path / "back" / "month.parquet")
-    assert target.read_bytes() == source.read_bytes()
-    assert s3.objects(bucket, "data/") == [(key, source.stat().st_size)]
+@pytest.fixture
+def lesson(bucket, monkeypatch, tmp_path):
+    """orchestrate_s3.py with its block loads answered by the mock bucket, its data and models in tmp_path."""
+    from prefect_aws import S3Bucket
+
+    monkeypatch.setattr(S3Bucket, "load", classmethod(lambda cls, name: bucket))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COURSE_MODELS_DIR", str(tmp_path / "models"))
+    return load_lesson("04_deploy_s3/orchestrate_s3.py")
 
 
-def test_a_model_goes_up_under_its_months_and_comes_back_the_same(bucket, tmp_path):
+def test_the_lessons_tasks_download_a_month_and_upload_a_model_through_the_block(lesson, bucket, tmp_path):
+    month = b"PAR1 some bytes PAR1"
+    bucket.write_path("data/green_tripdata_2023-01.parquet", month)
+    downloaded = lesson.download_month.fn("2023-01", "course-bucket")
+    assert Path(downloaded).read_bytes() == month
+
     model = {"weights": [1.5, 2.5], "features": ["PULocationID"]}  # any picklable object stands in here
-    source = tmp_path / "trip_duration.pkl"
-    source.write_bytes(pickle.dumps(model))
-    key = s3.upload(bucket, source, s3.model_key("2023-01", "2023-02"))
-    assert key == "models/2023-01_2023-02/trip_duration.pkl"
-    assert pickle.loads(bucket.read_path(key)) == model
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "trip_duration.pkl").write_bytes(pickle.dumps(model))
+    uri = lesson.upload_model.fn("2023-01", "2023-02", "course-bucket")
+    assert uri == "s3://course-unit/models/2023-01_2023-02/trip_duration.pkl"
+    assert pickle.loads(bucket.read_path("models/2023-01_2023-02/trip_duration.pkl")) == model
+    assert s3.objects(bucket, "data/") == [("data/green_tripdata_2023-01.parquet", len(month))]
 
 
-def test_a_missing_object_is_named_and_nothing_is_left_behind(bucket, tmp_path):
+def test_a_missing_object_is_named_and_nothing_is_left_behind(lesson, tmp_path):
     with pytest.raises(s3.S3Error, match=r"No object 'data/green_tripdata_2023-03.parquet' in bucket 'course-unit'"):
-        s3.download(bucket, s3.month_key("2023-03"), tmp_path / "month.parquet")
-    assert list(tmp_path.iterdir()) == []  # no target, no *.part file
+        lesson.download_month.fn("2023-03", "course-bucket")
+    assert list((tmp_path / "data" / "from-s3").iterdir()) == []  # no target, no *.part file
 
 
 def test_access_is_checked_before_anything_is_saved(bucket):
-    s3.check_access(bucket)  # the bucket exists: no error
+    check_access(bucket)  # the bucket exists: no error
     bucket.bucket_name = "no-such-bucket"
     with pytest.raises(s3.S3Error, match="Bucket 'no-such-bucket' does not exist at AWS S3"):
-        s3.check_access(bucket)
+        check_access(bucket)
+
+
+def test_a_missing_block_is_named_with_the_command_that_creates_it():
+    missing = r"no S3Bucket block named 'course-bucket'.*create_blocks.py"
+    with pytest.raises(s3.S3Error, match=missing), explained(block="course-bucket"):
+        raise ValueError("Unable to find block document named course-bucket for block type s3-bucket")
 
 
 @pytest.mark.parametrize(
@@ -125,11 +140,11 @@ def test_access_is_checked_before_anything_is_saved(bucket):
 )
 def test_month_keys_are_only_made_for_real_months(month, says):
     with pytest.raises(ValueError, match=says):
-        s3.month_key(month)
+        load_lesson("04_deploy_s3/orchestrate_s3.py").month_key(month)
 
 
 def test_a_file_path_is_not_a_month_in_the_bucket(tmp_path):
     path = tmp_path / "green_tripdata_2023-01.parquet"
     path.write_bytes(b"x")
     with pytest.raises(ValueError, match="the bucket holds months"):
-        s3.month_key(str(path))
+        load_lesson("04_deploy_s3/orchestrate_s3.py").month_key(str(path))

@@ -20,7 +20,7 @@ BLOCK_NAME = "ex1-bucket"  # s3-bucket/ex1-bucket in the UI's Blocks page
 def save_block_and_read(bucket_name: str, key: str) -> str:
     # A loaded block knows its document on the server, so saving the bucket block stores a reference
     # to course-aws, not a copy of its keys. overwrite=True: a second call updates the same block.
-    credentials = AwsCredentials.load(s3.CREDENTIALS_BLOCK)
+    credentials = AwsCredentials.load("course-aws")
     S3Bucket(bucket_name=bucket_name, credentials=credentials).save(BLOCK_NAME, overwrite=True)
 
     bucket = S3Bucket.load(BLOCK_NAME)  # what any flow or worker does: a name, no keys in the code

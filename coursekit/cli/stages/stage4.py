@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import cast
+
+from prefect_aws import S3Bucket
 
 from coursekit import config, console, runs
 from coursekit.cli.stages.common import (
@@ -34,7 +37,7 @@ def stage_4() -> StageResult:
 
     result = StageResult(stage=4, ran="blocks, upload + event trigger, deploy --all, code from the bucket")
     rmses = show_deployment_runs(result, flow_run_ids, show_code_origin=True)
-    bucket = s3.load_bucket()
+    bucket = cast(S3Bucket, S3Bucket.load(s3.BUCKET_BLOCK))  # load() is sync here; its type says maybe async
     listed = s3.objects(bucket)
     console.step(f"Objects in bucket {bucket.bucket_name!r}")
     console.say(console.table(["key", "bytes"], [[key, f"{size:,}"] for key, size in listed]))
