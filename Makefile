@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server facts s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -142,6 +142,11 @@ ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, then its UI c
 # and most of an end-to-end test's time is waiting on workers and schedules, not computing.
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# The quick loop while you change the course: units, structure, the README checks and the exercises that
+# run in one process; no worker, deployment or end-to-end stage. Under 90 s on 2 cores.
+test-fast: lint ## Lint, then every test but the end-to-end ones (about a minute)
+	$(PY) -m pytest -n 2 --dist loadfile -m "not e2e"
 
 bench: $(STAMP) ## Speed and accuracy figures: model RMSE and compute time, cache hits, the whole tour from cold
 	@$(COURSE) bench

@@ -125,6 +125,17 @@ def exercise(request: pytest.FixtureRequest):
     return exercises.load(*marker.args, target=request.param)
 
 
+# A test that needs a worker, a deployment or a work pool is end to end whatever folder it is in: it
+# waits on real processes polling the server. `make test-fast` (-m "not e2e") leaves those out.
+END_TO_END_FIXTURES = {"course_worker", "stage3_deployments", "course_pool", "send_email_deployment"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 pytest_runtest_makereport = exercises.starters_fail_in_the_test
 pytest_runtest_logreport = exercises.record_report
 pytest_terminal_summary = exercises.print_summary

@@ -91,6 +91,7 @@ def test_a_failed_run_is_emailed_and_a_completed_one_is_not(exercise, send_email
         created.delete()
 
 
+@pytest.mark.e2e  # it starts Dask worker processes, each importing Prefect: tens of seconds
 @pytest.mark.exercise("05_cloud", "ex3_dask_map")
 def test_squares_are_computed_in_dask_worker_processes(exercise):
     runner = exercise.square_all.task_runner
