@@ -1,6 +1,14 @@
-"""What a lesson script calls under `if __name__ == "__main__":`: run the flow, print where to see
-it in the UI, and turn a failure into one readable line and exit code 1 instead of a traceback
-(Prefect has already logged the details, and the UI shows them)."""
+"""What lesson files import: the data and the plumbing around the lesson, never the lesson's own calls.
+
+    taxi, taxi_synthetic   NYC TLC green-taxi months: validate, fetch and cache, a synthetic month offline
+    churn                  the generated bank-churn table of the classification flow
+    paths, timing          where data and models go; a stopwatch for the report's step times
+    s3_errors              lesson 4's object-storage errors in one line
+
+`run` (below) is what a lesson script calls under `if __name__ == "__main__":`: run the flow, and turn
+a failure into one readable line and exit code 1 instead of a traceback (Prefect has already logged
+the details, and the UI shows them).
+"""
 
 from __future__ import annotations
 
