@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server facts s3 postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 smtp postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ facts: $(STAMP) ## Start lesson 1's flaky local facts API (make stage-1 does it 
 
 s3: $(STAMP) ## Start the local S3-compatible endpoint (moto server on loopback) and its bucket
 	@$(COURSE) s3
+
+smtp: $(STAMP) ## Start lesson 5's local SMTP server (make stage-5 does it for you); mail lands in .course/mail
+	@$(COURSE) smtp
 
 postgres: $(STAMP) ## Start the course's PostgreSQL (lesson 5) and print the COURSE_DATABASE_URL to export
 	@$(PY) -m coursekit.services.postgres

@@ -38,6 +38,17 @@ def cmd_s3(_: argparse.Namespace) -> None:
     console.ok(f"Local S3 endpoint up at {settings.endpoint_url}, bucket {settings.bucket!r}")
 
 
+def cmd_smtp(_: argparse.Namespace) -> None:
+    from coursekit.services import smtp
+
+    settings = smtp.settings()
+    if not settings.local:
+        console.say(f"COURSE_SMTP_SERVER points at {settings.where}: no local mail server needed.")
+        return
+    smtp.ensure_local_server()
+    console.ok(f"Local SMTP server up at {settings.where}; mail it receives goes to {config.shown(smtp.mail_dir())}")
+
+
 def cmd_ui(_: argparse.Namespace) -> None:
     cfg = config.current()
     if not server.healthy(cfg.api_url):
@@ -158,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("server", help="start the local Prefect server").set_defaults(func=cmd_server)
     sub.add_parser("facts", help="start lesson 1's flaky facts API").set_defaults(func=cmd_facts)
     sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
+    sub.add_parser("smtp", help="start lesson 5's local SMTP server").set_defaults(func=cmd_smtp)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)
     sub.add_parser("stop", help="stop every process the course started").set_defaults(func=cmd_stop)
