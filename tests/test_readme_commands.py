@@ -40,6 +40,8 @@ from tests.support.readme_commands import (
     all_commands,
     code_spans,
     commands_in,
+    learner_docs,
+    linked_docs,
     prefect_args,
     readmes,
     section,
@@ -47,12 +49,22 @@ from tests.support.readme_commands import (
 )
 from tests.support.run import output
 
-MAP_HEADING = "Prefect 2 → 3: the command map"
-TROUBLESHOOTING = "Troubleshooting"
+COMMAND_MAP = REPO_ROOT / "docs" / "prefect-2-to-3.md"
+TROUBLESHOOTING = REPO_ROOT / "docs" / "troubleshooting.md"
+# Pages the README links to that are written on other branches; once one exists, its links are checked like
+# any other, and its entry here must go.
+WRITTEN_ELSEWHERE = {
+    "docs/versions.md": "the tested versions, written beside the upgrade of the pinned versions",
+    "docs/architecture.md": "the maintainer's map of coursekit/, written beside its new layout",
+}
 
 
 def top_readme() -> str:
     return (REPO_ROOT / "README.md").read_text()
+
+
+def troubleshooting() -> str:
+    return TROUBLESHOOTING.read_text()
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,11 @@ EXERCISED: dict[str, Here | Elsewhere | NotHere] = {
         },
     ),
     "make help": Here("test_make_help_lists_every_target_of_the_readme"),
+    "make ui": Here("test_make_ui_prints_the_address_of_the_running_server"),
+    "make stop": Elsewhere(
+        {"tests/e2e/test_lifecycle.py": ('"coursekit", "stop"', "Nothing was running")},
+        note="on a course of the test's own: stopping the session's server would end the other tests",
+    ),
     "make stage-1 COURSE_SERVER_PORT=4300": Here(
         "test_a_port_given_to_make_or_exported_reaches_the_course",
         runs="make -s env COURSE_SERVER_PORT=4300",
@@ -339,7 +356,7 @@ print("not a command")
 
 def test_every_readme_command_is_exercised():
     found = all_commands()
-    assert {c.readme for c in found} == {str(p.relative_to(REPO_ROOT)) for p in readmes()}, "a README without commands?"
+    assert {str(p.relative_to(REPO_ROOT)) for p in readmes()} <= {c.readme for c in found}, "a README without commands?"
     missing = [str(c) for c in found if c.text not in EXERCISED]
     assert not missing, (
         "README commands that no test runs. Run each in a test (here or elsewhere) and add it to EXERCISED in "
@@ -386,6 +403,7 @@ MAKE_RUNS = {
     "server": "-m coursekit server",
     "stop": "-m coursekit stop",
     "status": "-m coursekit status",
+    "ui": "-m coursekit ui",
     "s3": "-m coursekit s3",
     "env": "-m coursekit env",
     "tour": "-m coursekit tour",
@@ -456,6 +474,14 @@ def test_make_status_and_make_server_find_the_running_server():
 
 
 @pytest.mark.usefixtures("prefect_server")
+def test_make_ui_prints_the_address_of_the_running_server():
+    # BROWSER=true: where a browser could open, `true URL` runs instead, so no window opens during the tests.
+    done = shell("make ui", env={**os.environ, "BROWSER": "true"})
+    assert done.returncode == 0, output(done)
+    assert f"Prefect UI: {config.current().ui_url}" in done.stdout, output(done)
+
+
+@pytest.mark.usefixtures("prefect_server")
 def test_eval_make_env_points_a_shell_at_the_course():
     cfg = config.current()
     # A shell as a learner opens it: the course's folder and ports, but no Prefect settings and no .venv.
@@ -485,7 +511,7 @@ def test_a_busy_port_is_reported_as_the_readme_quotes_it(tmp_path):
         port = taken.getsockname()[1]
         done = shell(f"make server COURSE_SERVER_PORT={port}", env={**os.environ, "COURSE_STATE_DIR": str(tmp_path)})
     assert done.returncode != 0, output(done)
-    quoted = troubleshooting_block("### Port 4200 is in use")
+    quoted = troubleshooting_block("## Port 4200 is in use")
     expected = quoted.replace("4201", str(port + 1)).replace("4200", str(port))
     assert expected in done.stderr, f"the README quotes:\n{expected}\n{output(done)}"
 
@@ -505,7 +531,7 @@ def test_a_pool_of_another_type_is_reported_as_the_readme_quotes_it():
                 workers.ensure_pool(pool)
         finally:
             client.delete_work_pool(pool)
-    quoted = re.search(r"`(Work pool 'course-pool' exists with type[^`]*)`", section(top_readme(), TROUBLESHOOTING))
+    quoted = re.search(r"`(Work pool 'course-pool' exists with type[^`]*)`", troubleshooting())
     assert quoted and quoted.group(1).replace("course-pool", pool) in str(refused.value), str(refused.value)
 
 
@@ -535,7 +561,7 @@ def test_the_plain_script_trains_offline_on_a_synthetic_month_with_the_readme_no
     from coursekit.lesson.taxi import DEFAULT_BASE_URL
 
     printed = done.stdout.replace(offline, DEFAULT_BASE_URL).replace(str(tmp_path), "…")
-    quoted = troubleshooting_block("### Offline: a synthetic month instead of the TLC data")
+    quoted = troubleshooting_block("## Offline: a synthetic month instead of the TLC data")
     assert quoted in printed, f"the README quotes:\n{quoted}\n{output(done)}"
     assert (tmp_path / "models" / "trip_duration.pkl").is_file()
 
@@ -574,7 +600,7 @@ def test_the_installed_fastapi_and_prefect_are_the_locked_ones():
     pins = {name: re.search(rf"^{name}==([^\s;]+)", lock, re.MULTILINE).group(1) for name in ("fastapi", "prefect")}
     expected = f"fastapi {pins['fastapi']} prefect {pins['prefect']}"
     assert done.stdout.strip() == expected, output(done)
-    assert f"It prints `{expected}`" in section(top_readme(), TROUBLESHOOTING)
+    assert f"It prints `{expected}`" in troubleshooting()
 
 
 def in_one_interpreter(*commands: str, timeout: float = 300) -> list[tuple[int, str]]:
@@ -711,7 +737,7 @@ STATUSES = {"Gone", "Renamed", "Changed", "Same"}
 
 
 def command_map() -> str:
-    return section(top_readme(), MAP_HEADING)
+    return COMMAND_MAP.read_text()
 
 
 def map_rows() -> list[tuple[list[str], str, list[str]]]:
@@ -729,10 +755,10 @@ def prefect_snippets_outside_the_map() -> list[tuple[str, str, bool]]:
     Fenced and inline alike. A lesson's "Prefect 2 -> 3" section names old commands on purpose.
     """
     found = []
-    for path in readmes():
+    for path in learner_docs():
+        if path == COMMAND_MAP:
+            continue
         markdown = path.read_text()
-        if path == REPO_ROOT / "README.md":
-            markdown = markdown.replace(command_map(), "")
         readme = str(path.relative_to(REPO_ROOT))
         old_notes = "\n".join(section(markdown, h) for h in re.findall(r"^## (Prefect 2 → 3.*)$", markdown, re.M))
         fenced = [c.text for c in commands_in(markdown, readme)]
@@ -811,7 +837,7 @@ def test_the_python_names_of_the_command_map_exist_or_are_gone_as_it_says(instal
 
 def troubleshooting_block(heading: str) -> str:
     """The first ```text block under a troubleshooting heading: the message a learner sees."""
-    text = section(top_readme(), TROUBLESHOOTING)
+    text = troubleshooting()
     after = text[text.index(heading) :]
     return re.search(r"```text\n(.*?)\n```", after, flags=re.DOTALL).group(1)
 
@@ -821,13 +847,16 @@ def slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
-def test_links_between_the_readmes_point_at_files_and_headings_that_exist():
+def test_links_between_the_pages_point_at_files_and_headings_that_exist():
     broken = []
-    for path in readmes():
+    for path in linked_docs():
         for target, anchor in re.findall(r"\]\(([^)\s#]*)(?:#([^)\s]+))?\)", path.read_text()):
             if re.match(r"\w+://", target):
                 continue
             linked = (path.parent / target).resolve() if target else path
+            pending = linked.is_relative_to(REPO_ROOT) and str(linked.relative_to(REPO_ROOT)) in WRITTEN_ELSEWHERE
+            if pending and not linked.exists() and not anchor:
+                continue
             if not linked.exists():
                 broken.append(f"{path.relative_to(REPO_ROOT)}: {target} does not exist")
             elif anchor and linked.suffix == ".md":
@@ -835,3 +864,8 @@ def test_links_between_the_readmes_point_at_files_and_headings_that_exist():
                 if anchor not in {slug(h) for h in headings}:
                     broken.append(f"{path.relative_to(REPO_ROOT)}: no heading #{anchor} in {target or path.name}")
     assert not broken, "\n".join(broken)
+
+
+def test_the_pages_written_elsewhere_are_still_missing_here():
+    arrived = [page for page in WRITTEN_ELSEWHERE if (REPO_ROOT / page).exists()]
+    assert not arrived, f"{arrived} exist now: remove them from WRITTEN_ELSEWHERE, so their links are checked"

@@ -1,4 +1,4 @@
-"""The shell commands that the course's READMEs show, read from their fenced code blocks.
+"""The shell commands that the course's READMEs and docs/ pages show, read from their fenced code blocks.
 
 A command is what a learner would paste into a terminal: comment lines and trailing comments dropped,
 continuation lines (ending in a backslash) joined, output lines left out. Blocks marked bash, sh, shell
@@ -32,10 +32,24 @@ class Command:
 
 
 def readmes(root: Path = REPO_ROOT) -> list[Path]:
-    """README.md, */README.md and */exercises/README.md: the course's documentation."""
+    """README.md, */README.md and */exercises/README.md: the top README and the lessons'."""
     found = [root / "README.md", *root.glob("*/README.md"), *root.glob("*/exercises/README.md")]
-    hidden = lambda p: any(part.startswith(".") for part in p.relative_to(root).parts)  # noqa: E731 (.venv, caches)
-    return sorted(p for p in found if p.is_file() and not hidden(p))
+    return sorted(p for p in found if p.is_file() and not _hidden(p, root))
+
+
+def learner_docs(root: Path = REPO_ROOT) -> list[Path]:
+    """The READMEs and docs/*.md: every page that tells a learner what to type."""
+    return sorted([*readmes(root), *(p for p in root.glob("docs/*.md") if not _hidden(p, root))])
+
+
+def linked_docs(root: Path = REPO_ROOT) -> list[Path]:
+    """Every page whose links must resolve: the learner's pages and the maintainer's CONTRIBUTING.md."""
+    contributing = root / "CONTRIBUTING.md"
+    return sorted([*learner_docs(root), *([contributing] if contributing.is_file() else [])])
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)  # .venv, caches
 
 
 def commands_in(markdown: str, readme: str = "README.md") -> list[Command]:
@@ -98,7 +112,7 @@ def strip_comment(line: str) -> str:
 
 
 def all_commands(root: Path = REPO_ROOT) -> list[Command]:
-    return [c for path in readmes(root) for c in commands_in(path.read_text(), str(path.relative_to(root)))]
+    return [c for path in learner_docs(root) for c in commands_in(path.read_text(), str(path.relative_to(root)))]
 
 
 def code_spans(markdown: str) -> list[str]:
