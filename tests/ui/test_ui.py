@@ -53,6 +53,7 @@ def tour(chromium: None) -> str:
     return done.stdout
 
 
+@pytest.mark.readme("make tour")
 def test_the_tour_ends_with_its_summary_table(tour: str) -> None:
     summary = tour[tour.index("Tour summary") :]
     assert re.search(r"^stage\s+what ran\s+final states\s+key figure\s+time$", summary, re.M), summary
