@@ -19,6 +19,7 @@ def course_pool():
     workers.ensure_pool("course-pool")
 
 
+@pytest.mark.readme("cd 01_intro && prefect --no-prompt deploy --all")
 @pytest.mark.parametrize("stage", ["01_intro", "02_workflow"])
 def test_prefect_yaml_deploys_every_deployment_it_declares(stage):
     declared = yaml.safe_load((REPO_ROOT / stage / "prefect.yaml").read_text())["deployments"]

@@ -15,6 +15,7 @@ from tests.support.run import output, run
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.readme("make stop", because="in a course of its own: the session's server must keep running")
 def test_server_is_idempotent_and_stop_leaves_no_course_process(tmp_path):
     port, facts_port = lifecycle.free_port(), lifecycle.free_port()
     env = {

@@ -13,6 +13,7 @@ from tests.support.run import output, run
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 
+@pytest.mark.readme("make stage-1")
 def test_stage_1_recovers_from_every_outage():
     # The same outages every time (the seeded sequence is a unit test); test_lifecycle runs it once more.
     done = run("python", "-m", "coursekit", "stage", "1")
@@ -29,6 +30,7 @@ def test_stage_1_recovers_from_every_outage():
     assert [t.attempts for t in runs.task_attempts(animal_run.id)] == [2, 3]
 
 
+@pytest.mark.readme("python 01_intro/cat_facts.py", because="with CAT_FACTS_URL where every attempt fails")
 def test_exhausted_retries_end_in_one_line_naming_the_url_and_the_run_fails_after_four_attempts():
     url = f"{facts_api.ensure_running()}/bird/fact"  # a path the API does not have: every attempt fails
     done = run("python", "01_intro/cat_facts.py", env={"CAT_FACTS_URL": url})

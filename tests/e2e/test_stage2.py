@@ -41,6 +41,10 @@ def task_runs(flow_run_id) -> list:
         )
 
 
+@pytest.mark.readme(
+    "python 02_workflow/orchestrate.py --train 2023-03 --val 2023-04",
+    because="with two synthetic months as parquet paths, which --train and --val take as they take months",
+)
 def test_cli_takes_parquet_paths_prints_rmse_last_and_saves_the_model(tmp_path):
     train, val = synthetic_file(tmp_path, 1), synthetic_file(tmp_path, 2)
     done = run("python", "02_workflow/orchestrate.py", "--train", str(train), "--val", str(val))
@@ -126,6 +130,11 @@ def test_classification_flow_runs_seven_tagged_tasks_and_reports():
     assert (paths.models_dir() / "churn_classifier.pkl").is_file()
 
 
+@pytest.mark.readme("make stage-2")
+@pytest.mark.readme(
+    "python 02_workflow/orchestrate.py --train 2023-03 --val 2023-04",
+    because="the stage runs it with --train 2023-01 --val 2023-02, then with the months swapped",
+)
 def test_stage_2_runs_twice_with_a_cache_hit_and_compares_the_runs():
     done = run("python", "-m", "coursekit", "stage", "2")
     assert done.returncode == 0, output(done)

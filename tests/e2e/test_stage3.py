@@ -80,6 +80,11 @@ def test_deploying_twice_changes_nothing():
     assert len(before["taxi-monthly"][4]) == 1 and "0 6 2 * *" in before["taxi-monthly"][4][0]
 
 
+@pytest.mark.readme("python 03_deploy_local/serve.py")
+@pytest.mark.readme(
+    "prefect deployment run 'taxi-training/taxi-served'",
+    because="through run_deployment(), which creates the run as the command does, then waits for its end",
+)
 def test_serve_py_registers_a_static_deployment_and_runs_it_in_its_own_process():
     served = lifecycle.start("serve-test", [sys.executable, "03_deploy_local/serve.py"])
     try:
@@ -99,6 +104,7 @@ def test_serve_py_registers_a_static_deployment_and_runs_it_in_its_own_process()
     assert "taxi-served" in log
 
 
+@pytest.mark.readme("make stage-3")
 def test_make_stage_3_end_to_end():
     done = run("python", "-m", "coursekit", "stage", "3")
     assert done.returncode == 0, output(done)

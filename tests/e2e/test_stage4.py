@@ -76,6 +76,7 @@ def blocks_on_server() -> tuple[str | None, str | None]:
 # --- blocks ------------------------------------------------------------------------------------------
 
 
+@pytest.mark.readme("prefect block register -m prefect_aws", "prefect block type ls", "prefect block ls")
 @pytest.mark.usefixtures("local_bucket")
 def test_create_blocks_is_rerunnable_and_the_block_commands_of_the_readme_work():
     for _ in range(2):  # the second run updates the same two blocks
@@ -194,6 +195,7 @@ def test_the_s3_flow_reads_the_bucket_trains_uploads_the_model_and_reports(cours
 # --- the whole stage: deployments, the event trigger, code from the bucket -----------------------------
 
 
+@pytest.mark.readme("make stage-4")
 def test_make_stage_4_end_to_end(prefect_server: str):
     done = run("python", "-m", "coursekit", "stage", "4", timeout=600)
     assert done.returncode == 0, output(done)

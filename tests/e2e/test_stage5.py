@@ -19,6 +19,14 @@ from tests.support.run import output, run
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.readme("make stage-5", because="as TARGET=cloud without a key runs it: the local path, after a warning")
+@pytest.mark.readme("make stage-5 TARGET=cloud", because="without PREFECT_API_KEY: it says what it would do")
+@pytest.mark.readme("python 05_cloud/sweep.py")
+@pytest.mark.readme(
+    "prefect worker start --pool course-scale --name worker-course-scale-1 --limit 1",
+    "prefect worker start --pool course-scale --name worker-course-scale-2 --limit 1",
+    because="the stage starts both, with --type process (the pool's type) added",
+)
 @pytest.mark.usefixtures("prefect_server")
 def test_make_stage_5_end_to_end_and_the_cloud_target_without_a_key(monkeypatch):
     monkeypatch.delenv("PREFECT_API_KEY", raising=False)
@@ -89,6 +97,14 @@ def test_the_cloud_path_names_every_missing_variable(monkeypatch):
         cloud.requirements()
 
 
+@pytest.mark.readme(
+    "export PREFECT_API_KEY=pnu_...",
+    "export COURSE_CLOUD_WORKSPACE=my-account/my-ws",
+    "export COURSE_CLOUD_GIT_URL=https://github.com/YOU/THIS-REPO.git",
+    "prefect profile create course-cloud",
+    "prefect --profile course-cloud cloud login -k $PREFECT_API_KEY -w $COURSE_CLOUD_WORKSPACE",
+    because="with a key that is not real and a Cloud address where nothing answers: the login fails, and says so",
+)
 def test_an_unreachable_cloud_is_a_clear_error_and_the_key_is_never_printed(monkeypatch, capfd):
     key = "pnu_this-key-must-never-be-printed"
     monkeypatch.setenv("PREFECT_API_KEY", key)

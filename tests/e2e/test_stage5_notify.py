@@ -24,6 +24,7 @@ def wait_for_mail(subject_part: str) -> smtp.Received:
     return mail
 
 
+@pytest.mark.readme("python 05_cloud/create_email_block.py")
 def test_create_email_block_is_rerunnable():
     for _ in range(2):
         done = run("python", "05_cloud/create_email_block.py")

@@ -102,6 +102,11 @@ def hosted_course():
 # --- the login ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.readme(
+    "export COURSE_SERVER_AUTH=admin:change-me",
+    "make stop && make server",
+    because="with a login of its own, in a second course whose server starts with it",
+)
 def test_without_the_login_the_api_refuses_while_health_and_the_ui_still_answer(hosted_course: Course):
     cfg = hosted_course.cfg
     refused = requests.post(f"{cfg.api_url}/flows/filter", json={}, timeout=10)
@@ -147,6 +152,12 @@ def test_the_course_says_which_login_is_missing_or_wrong_and_never_prints_it(hos
 # --- PostgreSQL --------------------------------------------------------------------------------------
 
 
+@pytest.mark.readme(
+    "make postgres",
+    'export COURSE_DATABASE_URL="$(.venv/bin/python -m coursekit.services.postgres url)"',
+    "make stop && make server",
+    because="in a second course, whose server starts on PostgreSQL: the session's own must keep running",
+)
 def test_a_deployment_runs_on_a_worker_with_every_record_in_postgres(hosted_course: Course):
     if reason := postgres_missing():
         pytest.skip(reason)

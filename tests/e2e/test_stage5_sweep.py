@@ -43,6 +43,7 @@ def scores(rows: list[dict]) -> dict[tuple, float]:
     return {(row["learning_rate"], row["max_leaf_nodes"]): row["rmse_minutes"] for row in rows}
 
 
+@pytest.mark.readme("python 05_cloud/sweep.py --sequential", because="the flow, on the runner --sequential picks")
 def test_the_dask_sweep_scores_every_setting_exactly_as_the_sequential_sweep(sweep, local_cluster_run):
     on_dask = local_cluster_run.result()
     one_by_one = sweep.sweep_flow.with_options(task_runner=sweep.task_runner(sequential=True), **NO_HANGING)()
@@ -66,6 +67,10 @@ def test_the_table_artifact_has_one_row_per_setting_and_names_months_and_runner(
     assert artifact.description.endswith("on DaskTaskRunner"), artifact.description
 
 
+@pytest.mark.readme(
+    "python 05_cloud/sweep.py --address tcp://HOST:8786",
+    because="the flow, on the runner --address picks, with the address of a cluster the test starts",
+)
 def test_an_existing_cluster_at_an_address_runs_the_sweep(sweep, local_cluster_run):
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
         runner = sweep.task_runner(address=cluster.scheduler_address)
@@ -102,6 +107,10 @@ def test_a_port_that_is_not_a_scheduler_fails_in_seconds_instead_of_hanging(swee
     assert time.monotonic() - started < 25
 
 
+@pytest.mark.readme(
+    "python 05_cloud/sweep.py --address tcp://HOST:8786",
+    because="the command itself, with an address where no scheduler answers",
+)
 def test_the_cli_names_an_unreachable_address_and_exits_1_without_a_traceback():
     address = f"tcp://127.0.0.1:{lifecycle.free_port()}"
     done = run("python", "05_cloud/sweep.py", "--address", address, timeout=120)

@@ -66,6 +66,7 @@ def test_the_tour_leaves_no_error_in_the_servers_log(tour: str) -> None:
     )
 
 
+@pytest.mark.readme("make tour")
 def test_the_tour_ends_with_its_summary_table(tour: str) -> None:
     summary = tour[tour.index("Tour summary") :]
     assert re.search(r"^stage\s+what ran\s+final states\s+key figure\s+time$", summary, re.M), summary

@@ -235,6 +235,7 @@ def test_fallback_can_be_switched_off(tlc: FakeTLC, data_dir: Path, monkeypatch:
     assert files_in(data_dir) == []
 
 
+@pytest.mark.readme("export COURSE_TLC_DIR=/folder/with/tlc/files", because="a folder of the test's own")
 def test_mirror_is_copied_without_touching_it(
     tlc: FakeTLC, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
