@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import smtplib
 import socket
 import string
 import subprocess
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 
 from coursekit import config
@@ -59,7 +61,6 @@ TROUBLESHOOTING = REPO_ROOT / "docs" / "troubleshooting.md"
 # any other, and its entry here must go.
 WRITTEN_ELSEWHERE = {
     "docs/versions.md": "the tested versions, written beside the upgrade of the pinned versions",
-    "docs/architecture.md": "the maintainer's map of coursekit/, written beside its new layout",
 }
 THIS_FILE = "tests/test_readme_commands.py"
 STAGE_5 = "tests/e2e/test_stage5.py"
@@ -264,6 +265,8 @@ MAKE_RUNS: dict[str, str | tuple[str, ...]] = {
     "status": "-m coursekit status",
     "ui": "-m coursekit ui",
     "s3": "-m coursekit s3",
+    "facts": "-m coursekit facts",
+    "smtp": "-m coursekit smtp",
     "env": "-m coursekit env",
     "tour": "-m coursekit tour",
     "bench": "-m coursekit bench",
@@ -346,6 +349,21 @@ def test_make_ui_prints_the_address_of_the_running_server():
     done = shell("make ui", env={**os.environ, "BROWSER": "true"})
     assert done.returncode == 0, output(done)
     assert f"Prefect UI: {config.current().ui_url}" in done.stdout, output(done)
+
+
+@pytest.mark.e2e
+@pytest.mark.readme("make facts")
+def test_make_facts_and_make_smtp_start_the_lessons_services_once():
+    cfg = config.current()
+    for _ in range(2):  # the second call finds each service running
+        done = shell("make facts && make smtp")
+        assert done.returncode == 0, output(done)
+        assert f"✓ Local facts API up at {cfg.facts_url}" in done.stdout, output(done)
+        assert f"✓ Local SMTP server up at {cfg.host}:{cfg.smtp_port}" in done.stdout, output(done)
+    assert requests.get(f"{cfg.facts_url}/cat/fact", timeout=5).status_code in (200, 503)  # the flaky API
+    with smtplib.SMTP(cfg.host, cfg.smtp_port, timeout=5) as client:
+        assert client.noop()[0] == 250
+    assert [lifecycle.status(name) is not None for name in ("facts-api", "smtp-server")] == [True, True]
 
 
 @pytest.mark.e2e
