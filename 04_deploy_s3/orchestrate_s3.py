@@ -19,23 +19,17 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.flows import load_flow_from_entrypoint
 
-from coursekit.lesson import paths, run
+from coursekit.lesson import lessons, paths, run
 from coursekit.services import s3
-
-TRAINING_FLOW = Path(__file__).resolve().parent.parent / "02_workflow" / "orchestrate.py"
 
 
 def training_flow():
     """The lesson-2 flow, loaded from its file next to this one (in the repository, or in the copy a
     worker pulled from the bucket). Calling a flow from a flow makes it a subflow: its own run, task
     runs and artifacts, nested under this run in the UI.
-
-    Loaded when the flow runs, not when this file is imported: Prefect imports this file by its
-    entrypoint too, and in Prefect 3.8 loading an entrypoint while another one loads waits for ever.
     """
-    return load_flow_from_entrypoint(f"{TRAINING_FLOW}:main_flow")
+    return lessons.training_flow(root=Path(__file__).resolve().parent.parent)
 
 
 # No retries here: boto3 already retries what a retry can fix (timeouts, throttling), and a missing

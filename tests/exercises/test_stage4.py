@@ -20,9 +20,9 @@ from prefect.events.worker import EventsWorker
 from prefect_aws import AwsCredentials, S3Bucket
 
 from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
 from coursekit.services import s3
-from tests.support.lessons import load_lesson
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -34,7 +34,7 @@ def course_blocks(prefect_server: str) -> S3Bucket:
     if settings.local:
         s3.ensure_local_endpoint()
         s3.ensure_bucket(settings)
-    return load_lesson("04_deploy_s3/create_blocks.py").create_blocks()
+    return lesson_module("04_deploy_s3/create_blocks.py").create_blocks()
 
 
 @pytest.fixture

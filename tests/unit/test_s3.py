@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
+from coursekit.lesson.lessons import lesson_module
 from coursekit.services import s3
-from tests.support.lessons import load_lesson
 
 
 def test_the_local_endpoint_is_the_default(monkeypatch):
@@ -73,13 +73,13 @@ def bucket():
     """An S3Bucket block as create_blocks.py builds it, on moto's in-process mock of AWS S3."""
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=AWS.bucket)
-        _, block = load_lesson("04_deploy_s3/create_blocks.py").build_blocks(AWS)
+        _, block = lesson_module("04_deploy_s3/create_blocks.py").build_blocks(AWS)
         yield block
 
 
 def test_blocks_carry_endpoint_bucket_and_a_secret_that_is_never_shown():
     local = s3.S3Settings("http://127.0.0.1:9000", "b", "key-id", "the-secret", "eu-west-1", True)
-    credentials, block = load_lesson("04_deploy_s3/create_blocks.py").build_blocks(local)
+    credentials, block = lesson_module("04_deploy_s3/create_blocks.py").build_blocks(local)
     assert block.bucket_name == "b" and block.credentials is credentials
     assert credentials.aws_client_parameters.endpoint_url == "http://127.0.0.1:9000"
     assert credentials.region_name == "eu-west-1"
