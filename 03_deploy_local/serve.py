@@ -13,12 +13,10 @@ polling the pool can run them.
 
 from __future__ import annotations
 
-from prefect.flows import load_flow_from_entrypoint
-
-from coursekit.config import REPO_ROOT
+from coursekit.lesson.lessons import training_flow
 
 # The lesson-2 flow itself, loaded from its file: one flow, two ways to deploy it, no copy.
-main_flow = load_flow_from_entrypoint(f"{REPO_ROOT}/02_workflow/orchestrate.py:main_flow")
+main_flow = training_flow()
 
 if __name__ == "__main__":
     main_flow.serve(

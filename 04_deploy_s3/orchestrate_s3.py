@@ -19,26 +19,21 @@ from pathlib import Path
 
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.flows import load_flow_from_entrypoint
 from prefect_aws import S3Bucket
 
 from coursekit.files import atomic_file
-from coursekit.lesson import paths, run, taxi
+from coursekit.lesson import lessons, paths, run, taxi
 from coursekit.lesson.s3_errors import check_access, explained
 
 BUCKET_BLOCK = "course-bucket"  # create_blocks.py saves it; prefect.yaml's code steps read it too
-TRAINING_FLOW = Path(__file__).resolve().parent.parent / "02_workflow" / "orchestrate.py"
 
 
 def training_flow():
     """The lesson-2 flow, loaded from its file next to this one (in the repository, or in the copy a
     worker pulled from the bucket). Calling a flow from a flow makes it a subflow: its own run, task
     runs and artifacts, nested under this run in the UI.
-
-    Loaded when the flow runs, not when this file is imported: Prefect imports this file by its
-    entrypoint too, and in Prefect 3.8 loading an entrypoint while another one loads waits for ever.
     """
-    return load_flow_from_entrypoint(f"{TRAINING_FLOW}:main_flow")
+    return lessons.training_flow(root=Path(__file__).resolve().parent.parent)
 
 
 def month_key(month: str) -> str:

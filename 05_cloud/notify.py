@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 
 from prefect import flow
-from prefect.flows import load_flow_from_entrypoint
 from prefect_email import EmailServerCredentials, email_send_message
 
-from coursekit import config, runs
+from coursekit import runs
 from coursekit.lesson import run
+from coursekit.lesson.lessons import training_flow
 from coursekit.services import smtp
 
 
@@ -40,9 +40,8 @@ async def email_the_outcome(flow, flow_run, state) -> None:
 
 @flow(name="notified-training", log_prints=True, on_completion=[email_the_outcome], on_failure=[email_the_outcome])
 def notified_training(train_month: str = "2023-01", val_month: str = "2023-02") -> float:
-    # The lesson-2 training flow as a subflow (loaded when the run starts; see 04_deploy_s3/orchestrate_s3.py).
-    training = load_flow_from_entrypoint(f"{config.REPO_ROOT}/02_workflow/orchestrate.py:main_flow")
-    return training(train_month=train_month, val_month=val_month)
+    # The lesson-2 training flow, called from this flow: a subflow, nested under this run in the UI.
+    return training_flow()(train_month=train_month, val_month=val_month)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,11 @@ import pickle
 
 from prefect import flow
 
-from coursekit.lesson import paths, run, taxi, trip_model
+from coursekit.lesson import paths, run
+from coursekit.lesson.lessons import lesson_module
+
+# The lesson-2 pipeline: its tasks, called from this flow, run as this flow's task runs.
+pipeline = lesson_module("02_workflow/orchestrate.py")
 
 WEEKS = {1: (1, 7), 2: (8, 14), 3: (15, 21), 4: (22, 31)}  # days of the month; week 4 runs to its end
 
@@ -30,11 +34,11 @@ def score_week(month: str = "2023-02", week: int = 1) -> float:
         raise FileNotFoundError(f"No model at {model_path}. Train one first: python 02_workflow/orchestrate.py")
     model = pickle.loads(model_path.read_bytes())
 
-    trips = taxi.read_month(month)
+    trips = pipeline.read_data(month)
     first, last = WEEKS[week]
-    day = trips[trip_model.PICKUP].dt.day
-    X, y = trip_model.prepare(trips[(day >= first) & (day <= last)])
-    rmse = trip_model.rmse(model, X, y)
+    day = trips[pipeline.PICKUP].dt.day
+    X, y = pipeline.prepare_features(trips[(day >= first) & (day <= last)])
+    rmse = pipeline.evaluate(model, X, y)
     print(f"{month} week {week} (days {first}-{last}): {len(y):,} trips, RMSE {rmse:.3f} min")
     return rmse
 

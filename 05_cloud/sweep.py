@@ -14,42 +14,42 @@ costs more than four settings save. The table artifact `taxi-sweep` ranks the se
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import time
 
-import cloudpickle
 import numpy as np
 import pandas as pd
-from distributed.comm import connect
 from prefect import flow, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-from prefect.utilities.asyncutils import run_coro_as_sync
 from prefect_dask import DaskTaskRunner
 
 from coursekit import console
-from coursekit.lesson import run, taxi, trip_model
+from coursekit.lesson import dask_cluster, run, taxi
+from coursekit.lesson.lessons import lesson_module
+
+# The lesson-2 pipeline's functions. Each is a @task there; `.fn` is the plain function under it, so
+# inside a task of this flow it is a call, not a task run of its own.
+pipeline = lesson_module("02_workflow/orchestrate.py")
 
 GRID = [{"learning_rate": rate, "max_leaf_nodes": leaves} for rate in (0.1, 0.2) for leaves in (31, 63)]
 # One worker process with a thread per core of a small machine; no dashboard. A second process would
 # train no faster on 2 cores, and starting it (importing Prefect and scikit-learn) costs seconds.
 LOCAL_CLUSTER = {"n_workers": 1, "threads_per_worker": 2, "processes": True, "dashboard_address": None}
 
-# Dask workers are other processes, maybe on other machines: they cannot import a lesson file by its
-# name (05_cloud is no package), so this file's functions travel with the tasks, as code.
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
+# Dask workers cannot import lesson files: this file's code and the pipeline's travel with the tasks.
+dask_cluster.send_code_by_value(sys.modules[__name__], pipeline)
 
 
 # Passed on as a future, the result stays where it was made: on Dask the prepared trips go from the
 # worker that read them to the workers that train, never through the flow's process.
 @task(name="Read and prepare", task_run_name="read and prepare {month}")
 def features(month: str, sample: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    X, y = trip_model.prepare(taxi.read_month(month))
+    X, y = pipeline.prepare_features.fn(pipeline.read_data.fn(month))
     if sample and sample < len(X):  # the same rows on every run, kept in their order
-        rows = np.sort(np.random.default_rng(trip_model.SEED).choice(len(X), sample, replace=False))
+        rows = np.sort(np.random.default_rng(pipeline.SEED).choice(len(X), sample, replace=False))
         X, y = X.iloc[rows].reset_index(drop=True), y[rows]
     return X, y
 
@@ -57,7 +57,7 @@ def features(month: str, sample: int | None = None) -> tuple[pd.DataFrame, np.nd
 @task(name="Score setting", task_run_name="score {setting}")
 def score_setting(setting: dict, train: tuple, val: tuple) -> dict:
     started = time.perf_counter()
-    rmse = trip_model.rmse(trip_model.train(*train, **setting), *val)
+    rmse = pipeline.evaluate.fn(pipeline.train_model.fn(*train, **setting), *val)
     return {**setting, "rmse_minutes": round(rmse, 4), "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -84,21 +84,8 @@ def task_runner(address: str | None = None, sequential: bool = False) -> TaskRun
         return ThreadPoolTaskRunner(max_workers=1)
     if not address:
         return DaskTaskRunner(cluster_kwargs=LOCAL_CLUSTER)
-    # Dask retries a refused connection for 30 s and waits forever on a port that is not a scheduler's:
-    # one handshake with a deadline tells in seconds.
-    try:
-        run_coro_as_sync(asyncio.wait_for(_handshake(address), timeout=6))
-    except Exception as err:  # noqa: BLE001 (refused, no answer, a bad address or a stranger answering)
-        why = "something answers there, but not a Dask scheduler" if isinstance(err, asyncio.TimeoutError) else err
-        raise ConnectionError(
-            f"Could not reach the Dask scheduler at {address} ({why}): start it with `dask scheduler` "
-            f"and `dask worker {address}`, or leave --address out for a local cluster."
-        ) from None
+    dask_cluster.check_scheduler(address)  # in seconds, not Dask's 30 (or for ever, if a stranger answers)
     return DaskTaskRunner(address=address)
-
-
-async def _handshake(address: str) -> None:
-    await (await connect(address, timeout=3)).close()
 
 
 if __name__ == "__main__":

@@ -12,15 +12,18 @@ import numpy as np
 import pandas as pd
 from prefect import flow, task
 
-from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
+
+# The lesson's pipeline (02_workflow/orchestrate.py); `.fn` is the plain function under each of its tasks.
+pipeline = lesson_module("02_workflow/orchestrate.py")
 
 
 # TODO: cache this task on its inputs and its source (prefect.cache_policies), for a day.
 @task(name="Prepare features")
 def prepare_features(month: str, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     year, number = month.split("-")
-    return trip_model.prepare(synthetic_month(int(year), int(number), rows=2_000, seed=seed))
+    return pipeline.prepare_features.fn(synthetic_month(int(year), int(number), rows=2_000, seed=seed))
 
 
 @flow(log_prints=True)

@@ -12,8 +12,11 @@ import re
 import pandas as pd
 from prefect import flow, task
 
-from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
+
+# The lesson's pipeline (02_workflow/orchestrate.py); `.fn` is the plain function under each of its tasks.
+pipeline = lesson_module("02_workflow/orchestrate.py")
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # YYYY-MM, e.g. 2023-01
 
@@ -26,7 +29,7 @@ def read_data(month: str) -> pd.DataFrame:
 
 @task(name="Count usable trips")
 def count_usable_trips(trips: pd.DataFrame) -> int:
-    X, y = trip_model.prepare(trips)
+    X, y = pipeline.prepare_features.fn(trips)
     return len(X)
 
 

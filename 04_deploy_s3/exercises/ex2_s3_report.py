@@ -16,7 +16,9 @@ import pandas as pd
 from prefect import flow
 from prefect_aws import S3Bucket
 
-from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
+
+pipeline = lesson_module("02_workflow/orchestrate.py")  # the lesson-2 pipeline's tasks
 
 
 @flow(name="s3-rmse-report", log_prints=True)
@@ -25,8 +27,8 @@ def score_from_bucket(model_key: str, month_key: str, bucket_block: str = "cours
     # Unpickling runs code from the file: load models only from a bucket you trust, such as your own.
     model = pickle.loads(bucket.read_path(model_key))
     trips = pd.read_parquet(io.BytesIO(bucket.read_path(month_key)))
-    X, y = trip_model.prepare(trips)
-    rmse = trip_model.rmse(model, X, y)
+    X, y = pipeline.prepare_features(trips)
+    rmse = pipeline.evaluate(model, X, y)
     print(f"RMSE of {model_key} on {month_key}: {rmse:.2f} minutes")
     # TODO: publish a markdown artifact with the key "s3-rmse-report": the RMSE (two decimals) and both keys.
     return rmse

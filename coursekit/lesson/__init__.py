@@ -3,6 +3,8 @@
     taxi, taxi_synthetic   NYC TLC green-taxi months: validate, fetch and cache, a synthetic month offline
     churn                  the generated bank-churn table of the classification flow
     paths, timing          where data and models go; a stopwatch for the report's step times
+    lessons                one lesson's file loaded from another (the lesson-2 pipeline, reused)
+    dask_cluster           lesson 5's Dask plumbing: the scheduler handshake, lesson code sent by value
     s3_errors              lesson 4's object-storage errors in one line
 
 `run` (below) is what a lesson script calls under `if __name__ == "__main__":`: run the flow, and turn

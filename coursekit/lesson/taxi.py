@@ -244,12 +244,3 @@ def read_month(month_or_path: str | Path) -> pd.DataFrame:
             except (TypeError, ValueError) as err:
                 raise TaxiDataError(f"{path}: column {column} does not hold {dtype} values ({err}).") from err
     return trips
-
-
-def worth_retrying(task, task_run, state) -> bool:
-    """A Prefect `retry_condition_fn`: retry a failed read unless the data itself is wrong.
-
-    A TaxiDataError (a bad month, a yellow-taxi or broken file) fails the same way on every attempt.
-    """
-    error = state.result(raise_on_failure=False)
-    return not isinstance(error, TaxiDataError)

@@ -14,8 +14,8 @@ from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
 from coursekit import runs
 from coursekit.lesson import paths
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
-from tests.support.lessons import load_lesson
 from tests.support.run import output, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 @pytest.fixture(scope="module")
 def orchestrate():
-    return load_lesson("02_workflow/orchestrate.py")
+    return lesson_module("02_workflow/orchestrate.py")
 
 
 def synthetic_file(folder: Path, month: int, rows: int = 4_000, **changes) -> Path:
@@ -115,7 +115,7 @@ def test_a_month_with_no_usable_trip_says_so_and_writes_no_model(orchestrate, tm
 
 
 def test_classification_flow_runs_seven_tagged_tasks_and_reports():
-    classification = load_lesson("02_workflow/classification.py")
+    classification = lesson_module("02_workflow/classification.py")
     from prefect import tags
 
     with tags("lesson-2", "classification"):

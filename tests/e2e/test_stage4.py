@@ -11,9 +11,9 @@ import pytest
 from prefect_aws import AwsCredentials, S3Bucket
 
 from coursekit import config
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.s3_errors import check_access
 from coursekit.services import lifecycle, s3
-from tests.support.lessons import load_lesson
 from tests.support.run import output, prefect, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -31,7 +31,7 @@ def local_bucket(prefect_server: str) -> s3.S3Settings:
 
 @pytest.fixture(scope="module")
 def course_blocks(local_bucket: s3.S3Settings) -> S3Bucket:
-    return load_lesson("04_deploy_s3/create_blocks.py").create_blocks()
+    return lesson_module("04_deploy_s3/create_blocks.py").create_blocks()
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +117,7 @@ def test_right_credentials_on_a_guarded_endpoint_work_and_a_missing_bucket_is_na
     monkeypatch.setenv("COURSE_S3_ENDPOINT_URL", url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    create_blocks = load_lesson("04_deploy_s3/create_blocks.py")
+    create_blocks = lesson_module("04_deploy_s3/create_blocks.py")
     monkeypatch.setenv("COURSE_S3_BUCKET", "guarded-bucket")
     _, bucket = create_blocks.build_blocks(s3.settings())
     check_access(bucket)  # signed with the right secret: accepted
@@ -138,7 +138,7 @@ def test_an_endpoint_that_is_down_is_named(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "any")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "any")
     with pytest.raises(s3.S3Error, match=f"Nothing answers at {url}. Check COURSE_S3_ENDPOINT_URL"):
-        load_lesson("04_deploy_s3/create_blocks.py").create_blocks()
+        lesson_module("04_deploy_s3/create_blocks.py").create_blocks()
 
 
 # --- data and the S3 flow ----------------------------------------------------------------------------
@@ -150,14 +150,14 @@ def data_keys(bucket: S3Bucket) -> list[str]:
 
 def test_a_wrong_month_stops_the_upload_with_the_bucket_unchanged(course_blocks: S3Bucket):
     before = data_keys(course_blocks)
-    state = load_lesson("04_deploy_s3/upload_data.py").upload_data(months=["2023-04", "2023-13"], return_state=True)
+    state = lesson_module("04_deploy_s3/upload_data.py").upload_data(months=["2023-04", "2023-13"], return_state=True)
     assert state.is_failed()
     assert "'2023-13' is not a month" in state.message
     assert data_keys(course_blocks) == before
 
 
 def test_a_missing_month_object_is_named_and_nothing_half_written(course_blocks: S3Bucket):
-    state = load_lesson("04_deploy_s3/orchestrate_s3.py").main_flow_s3(
+    state = lesson_module("04_deploy_s3/orchestrate_s3.py").main_flow_s3(
         train_month="2022-07", val_month="2022-08", return_state=True
     )
     assert state.is_failed()
@@ -167,7 +167,9 @@ def test_a_missing_month_object_is_named_and_nothing_half_written(course_blocks:
 
 
 def test_a_missing_block_says_how_to_create_it(prefect_server: str):
-    state = load_lesson("04_deploy_s3/orchestrate_s3.py").main_flow_s3(bucket_block="no-such-block", return_state=True)
+    state = lesson_module("04_deploy_s3/orchestrate_s3.py").main_flow_s3(
+        bucket_block="no-such-block", return_state=True
+    )
     assert state.is_failed()
     assert "There is no S3Bucket block named 'no-such-block'" in state.message
     assert "python 04_deploy_s3/create_blocks.py" in state.message

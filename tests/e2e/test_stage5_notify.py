@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from coursekit import runs
+from coursekit.lesson.lessons import lesson_module
 from coursekit.services import lifecycle, smtp
-from tests.support.lessons import load_lesson
 from tests.support.mail import mail_with
 from tests.support.run import output, run
 
@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 @pytest.fixture(scope="module")
 def email_block(prefect_server: str):
-    return load_lesson("05_cloud/create_email_block.py").create_email_block()
+    return lesson_module("05_cloud/create_email_block.py").create_email_block()
 
 
 def wait_for_mail(subject_part: str) -> smtp.Received:
@@ -34,7 +34,7 @@ def test_create_email_block_is_rerunnable():
 
 @pytest.mark.usefixtures("email_block")
 def test_a_completed_and_a_failed_run_each_send_an_email():
-    notify = load_lesson("05_cloud/notify.py")
+    notify = lesson_module("05_cloud/notify.py")
     completed = notify.notified_training(train_month="2023-01", val_month="2023-02", return_state=True)
     assert completed.is_completed(), completed.message
     name = runs.read_flow_run(completed.state_details.flow_run_id).name
@@ -56,4 +56,4 @@ def test_a_mail_server_that_is_down_is_named_and_no_block_is_saved(monkeypatch):
     monkeypatch.setenv("COURSE_SMTP_PORT", str(port))
     monkeypatch.setenv("COURSE_SMTP_TYPE", "INSECURE")
     with pytest.raises(smtp.SMTPError, match=f"No SMTP server answers at 127.0.0.1:{port}. Check COURSE_SMTP_SERVER"):
-        load_lesson("05_cloud/create_email_block.py").create_email_block()
+        lesson_module("05_cloud/create_email_block.py").create_email_block()

@@ -11,8 +11,8 @@ from distributed import LocalCluster
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 
+from coursekit.lesson.lessons import lesson_module
 from coursekit.services import lifecycle
-from tests.support.lessons import load_lesson
 from tests.support.run import output, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -23,7 +23,7 @@ NO_HANGING = {"timeout_seconds": 300}
 
 @pytest.fixture(scope="module")
 def sweep():
-    return load_lesson("05_cloud/sweep.py")
+    return lesson_module("05_cloud/sweep.py")
 
 
 @pytest.fixture(autouse=True)

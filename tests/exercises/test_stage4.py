@@ -19,10 +19,9 @@ from prefect.events.filters import EventAnyResourceFilter, EventFilter, EventNam
 from prefect.events.worker import EventsWorker
 from prefect_aws import AwsCredentials, S3Bucket
 
-from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
 from coursekit.services import s3
-from tests.support.lessons import load_lesson
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -34,7 +33,7 @@ def course_blocks(prefect_server: str) -> S3Bucket:
     if settings.local:
         s3.ensure_local_endpoint()
         s3.ensure_bucket(settings)
-    return load_lesson("04_deploy_s3/create_blocks.py").create_blocks()
+    return lesson_module("04_deploy_s3/create_blocks.py").create_blocks()
 
 
 @pytest.fixture
@@ -82,15 +81,16 @@ def test_saved_block_references_the_credentials_and_reads_the_object(exercise, p
 
 @pytest.mark.exercise("04_deploy_s3", "ex2_s3_report")
 def test_rmse_of_the_model_from_the_bucket_is_published_as_an_artifact(exercise, put_object):
-    X_train, y_train = trip_model.prepare(synthetic_month(2023, 1, rows=2_000))
-    model = trip_model.train(X_train, y_train)
+    pipeline = lesson_module("02_workflow/orchestrate.py")
+    X_train, y_train = pipeline.prepare_features.fn(synthetic_month(2023, 1, rows=2_000))
+    model = pipeline.train_model.fn(X_train, y_train)
     month = synthetic_month(2023, 2, rows=2_000)
     buffer = io.BytesIO()
     month.to_parquet(buffer, index=False)
     prefix = fresh_prefix()
     model_key = put_object(f"{prefix}/trip_duration.pkl", pickle.dumps(model))
     month_key = put_object(f"{prefix}/green_tripdata_2023-02.parquet", buffer.getvalue())
-    expected = trip_model.rmse(model, *trip_model.prepare(month))
+    expected = pipeline.evaluate.fn(model, *pipeline.prepare_features.fn(month))
 
     state = exercise.score_from_bucket(model_key, month_key, return_state=True)
     assert state.is_completed(), state.message

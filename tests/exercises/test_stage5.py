@@ -16,8 +16,8 @@ from prefect import flow, get_client
 from prefect_dask import DaskTaskRunner
 from prefect_email import EmailServerCredentials
 
+from coursekit.lesson.lessons import lesson_module
 from coursekit.services import smtp
-from tests.support.lessons import load_lesson
 from tests.support.mail import mail_with
 from tests.support.run import output, prefect
 
@@ -53,7 +53,7 @@ def send_email_deployment(local_mail: smtp.SMTPSettings) -> UUID:
     from coursekit.services import workers
 
     workers.ensure_pool("course-pool")  # prefect deploy refuses a deployment whose pool does not exist
-    load_lesson("05_cloud/create_email_block.py").create_email_block()
+    lesson_module("05_cloud/create_email_block.py").create_email_block()
     deployed = prefect("--no-prompt", "deploy", "--prefect-file", "05_cloud/prefect.yaml", "--name", "course-email")
     assert deployed.returncode == 0, output(deployed)
     with get_client(sync_client=True) as client:

@@ -8,10 +8,10 @@ import pytest
 import requests
 
 from coursekit import config
+from coursekit.lesson.lessons import lesson_module
 from coursekit.services import facts_api
 from coursekit.services.facts_api import FlakyFacts
 from coursekit.services.lifecycle import free_port
-from tests.support.lessons import load_lesson
 
 
 def outcomes(facts: FlakyFacts, kind: str, n: int) -> str:
@@ -57,7 +57,7 @@ def test_endpoint_serves_facts_health_and_a_helpful_404(endpoint):
 # The lesson's task does the HTTP request itself: a 5xx or no answer at all must raise, so that Prefect
 # retries it (run here without Prefect's engine, through the task's own function).
 def test_the_lessons_task_returns_a_fact_and_raises_on_a_5xx_a_404_and_no_answer(endpoint):
-    lesson = load_lesson("01_intro/cat_facts.py")
+    lesson = lesson_module("01_intro/cat_facts.py")
     assert lesson.fetch_cat_fact.fn(f"{endpoint}/cat/fact") in facts_api.FACTS["cat"]
     with pytest.raises(requests.HTTPError, match=r"404 Client Error: Not Found for url: .*/bird/fact"):
         lesson.fetch_cat_fact.fn(f"{endpoint}/bird/fact")

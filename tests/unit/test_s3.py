@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from moto import mock_aws
 
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.s3_errors import check_access, explained
 from coursekit.services import s3
-from tests.support.lessons import load_lesson
 
 
 def test_the_local_endpoint_is_the_default(monkeypatch):
@@ -75,13 +75,13 @@ def bucket():
     """An S3Bucket block as create_blocks.py builds it, on moto's in-process mock of AWS S3."""
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=AWS.bucket)
-        _, block = load_lesson("04_deploy_s3/create_blocks.py").build_blocks(AWS)
+        _, block = lesson_module("04_deploy_s3/create_blocks.py").build_blocks(AWS)
         yield block
 
 
 def test_blocks_carry_endpoint_bucket_and_a_secret_that_is_never_shown():
     local = s3.S3Settings("http://127.0.0.1:9000", "b", "key-id", "the-secret", "eu-west-1", True)
-    credentials, block = load_lesson("04_deploy_s3/create_blocks.py").build_blocks(local)
+    credentials, block = lesson_module("04_deploy_s3/create_blocks.py").build_blocks(local)
     assert block.bucket_name == "b" and block.credentials is credentials
     assert credentials.aws_client_parameters.endpoint_url == "http://127.0.0.1:9000"
     assert credentials.region_name == "eu-west-1"
@@ -97,7 +97,7 @@ def lesson(bucket, monkeypatch, tmp_path):
     monkeypatch.setattr(S3Bucket, "load", classmethod(lambda cls, name: bucket))
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COURSE_MODELS_DIR", str(tmp_path / "models"))
-    return load_lesson("04_deploy_s3/orchestrate_s3.py")
+    return lesson_module("04_deploy_s3/orchestrate_s3.py")
 
 
 def test_the_lessons_tasks_download_a_month_and_upload_a_model_through_the_block(lesson, bucket, tmp_path):
@@ -140,11 +140,11 @@ def test_a_missing_block_is_named_with_the_command_that_creates_it():
 )
 def test_month_keys_are_only_made_for_real_months(month, says):
     with pytest.raises(ValueError, match=says):
-        load_lesson("04_deploy_s3/orchestrate_s3.py").month_key(month)
+        lesson_module("04_deploy_s3/orchestrate_s3.py").month_key(month)
 
 
 def test_a_file_path_is_not_a_month_in_the_bucket(tmp_path):
     path = tmp_path / "green_tripdata_2023-01.parquet"
     path.write_bytes(b"x")
     with pytest.raises(ValueError, match="the bucket holds months"):
-        load_lesson("04_deploy_s3/orchestrate_s3.py").month_key(str(path))
+        lesson_module("04_deploy_s3/orchestrate_s3.py").month_key(str(path))

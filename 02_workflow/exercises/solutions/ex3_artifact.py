@@ -11,8 +11,11 @@ import pandas as pd
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
+
+# The lesson's pipeline (02_workflow/orchestrate.py); `.fn` is the plain function under each of its tasks.
+pipeline = lesson_module("02_workflow/orchestrate.py")
 
 
 def small_month(month: str) -> pd.DataFrame:
@@ -22,9 +25,9 @@ def small_month(month: str) -> pd.DataFrame:
 
 @task(name="Train and evaluate")
 def train_and_evaluate(train_month: str, val_month: str) -> float:
-    X_train, y_train = trip_model.prepare(small_month(train_month))
-    X_val, y_val = trip_model.prepare(small_month(val_month))
-    return trip_model.rmse(trip_model.train(X_train, y_train), X_val, y_val)
+    X_train, y_train = pipeline.prepare_features.fn(small_month(train_month))
+    X_val, y_val = pipeline.prepare_features.fn(small_month(val_month))
+    return pipeline.evaluate.fn(pipeline.train_model.fn(X_train, y_train), X_val, y_val)
 
 
 @flow(log_prints=True)

@@ -17,7 +17,9 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect_aws import S3Bucket
 
-from coursekit.lesson import trip_model
+from coursekit.lesson.lessons import lesson_module
+
+pipeline = lesson_module("02_workflow/orchestrate.py")  # the lesson-2 pipeline's tasks
 
 
 @flow(name="s3-rmse-report", log_prints=True)
@@ -26,8 +28,8 @@ def score_from_bucket(model_key: str, month_key: str, bucket_block: str = "cours
     # Unpickling runs code from the file: load models only from a bucket you trust, such as your own.
     model = pickle.loads(bucket.read_path(model_key))
     trips = pd.read_parquet(io.BytesIO(bucket.read_path(month_key)))
-    X, y = trip_model.prepare(trips)
-    rmse = trip_model.rmse(model, X, y)
+    X, y = pipeline.prepare_features(trips)
+    rmse = pipeline.evaluate(model, X, y)
     print(f"RMSE of {model_key} on {month_key}: {rmse:.2f} minutes")
     # Called inside the flow, the artifact belongs to this run; the key gathers every run's version.
     create_markdown_artifact(
