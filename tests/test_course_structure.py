@@ -3,8 +3,10 @@ scripts stay short, every prefect.yaml parses, and no committed file records a d
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -42,6 +44,46 @@ def test_the_stage_table_names_every_lesson_folder_and_each_has_a_runner_and_mak
     for stage in course.STAGES:
         assert f"\nstage-{stage.number}:" in makefile and f"\ncheck-{stage.number}:" in makefile, stage
         assert stage.exercise_tests.exists(), f"{stage.folder}: no exercise tests at {stage.exercise_tests}"
+
+
+def coursekit_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    found |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return {name for name in found if name.split(".")[0] == "coursekit"}
+
+
+def test_the_plain_pipeline_imports_nothing_from_the_package_but_data_fetching():
+    assert coursekit_imports(REPO_ROOT / "02_workflow" / "orchestrate_pre_prefect.py") == {"coursekit.lesson.taxi"}
+
+
+# The calls each lesson teaches stand in its own files, not behind a helper of the package.
+LESSON_CALLS = {
+    "01_intro/cat_facts.py": ("@task(retries=", "requests.get(", ".raise_for_status()", "@flow("),
+    "02_workflow/orchestrate.py": ("@task(", "cache_policy=", "retry_condition_fn=", "create_table_artifact("),
+    "04_deploy_s3/create_blocks.py": ("AwsCredentials(", "S3Bucket(", ".save("),
+    "04_deploy_s3/upload_data.py": ("S3Bucket.load(", ".upload_from_path(", "emit_event("),
+    "04_deploy_s3/orchestrate_s3.py": ("S3Bucket.load(", ".download_object_to_path(", ".upload_from_path("),
+    "05_cloud/sweep.py": ("DaskTaskRunner(", ".map(", "unmapped("),
+    "05_cloud/notify.py": ("on_completion=", "on_failure=", "email_send_message("),
+}
+
+
+@pytest.mark.parametrize("lesson", sorted(LESSON_CALLS))
+def test_each_lesson_file_shows_the_calls_it_teaches(lesson):
+    text = (REPO_ROOT / lesson).read_text()
+    assert [call for call in LESSON_CALLS[lesson] if call not in text] == []
+
+
+def test_the_package_makes_none_of_the_calls_lessons_teach():
+    taught = {"download_object_to_path", "upload_from_path", "emit_event", "email_send_message"}
+    made = {
+        f"{path.relative_to(REPO_ROOT)}:{node.lineno} {name}"
+        for path in (REPO_ROOT / "coursekit").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call) and (name := getattr(node.func, "attr", getattr(node.func, "id", None))) in taught
+    }
+    assert not made, f"these calls belong in a lesson file: {sorted(made)}"
 
 
 def test_lesson_scripts_stay_short():
