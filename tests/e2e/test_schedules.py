@@ -18,6 +18,7 @@ import pytest
 import yaml
 from prefect import get_client
 from prefect._vendor.croniter import croniter  # the croniter that Prefect's cron schedules are defined by
+from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -29,7 +30,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.settings import get_current_settings
 
-from coursekit import config, server, workers
+from coursekit import config
 from coursekit.config import REPO_ROOT
 from tests.support.run import output, prefect
 
@@ -38,6 +39,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 LESSON_FILE = REPO_ROOT / "03_deploy_local" / "prefect.yaml"
 POOL = "schedule-check"  # no worker polls it
 PREFIX = "schedule-check-"
+SERVER_LOG = "prefect-server.log"  # the course names a service's log after it: .course/logs/<name>.log
 
 # Expected lines of the server's log while it schedules: {text a line contains: why it is expected}. Empty: none are.
 ALLOWED_LOG_LINES: dict[str, str] = {}
@@ -46,7 +48,7 @@ ALLOWED_LOG_LINES: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def server_log_start(prefect_server: str) -> tuple[Path, int]:
     """The server's log and where this module's lines begin (other test files may provoke errors on purpose)."""
-    log = config.current().log_dir / f"{server.NAME}.log"
+    log = config.current().log_dir / SERVER_LOG
     return log, log.stat().st_size
 
 
@@ -62,7 +64,8 @@ def scheduled(server_log_start, tmp_path_factory) -> dict:
     own_file = tmp_path_factory.mktemp("schedules") / "prefect.yaml"
     own_file.write_text(yaml.safe_dump({**lesson, "deployments": specs}, sort_keys=False))
 
-    workers.ensure_pool(POOL)
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
     deployed_at = datetime.now(timezone.utc)
     deployed = prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(own_file))
     assert deployed.returncode == 0, output(deployed)
@@ -70,7 +73,7 @@ def scheduled(server_log_start, tmp_path_factory) -> dict:
         found = {d.name: d.id for d in client.read_deployments() if d.name.startswith(PREFIX)}
     assert set(found) == {spec["name"] for spec in specs}
     yield {spec["name"].removeprefix(PREFIX): (found[spec["name"]], spec["schedules"], deployed_at) for spec in specs}
-    with get_client(sync_client=True) as client:  # a learner's server (make check-N) keeps none of this
+    with get_client(sync_client=True) as client:  # with COURSE_TEST_USE_RUNNING_SERVER=1 this is the learner's server
         for deployment_id in found.values():
             client.delete_deployment(deployment_id)
         client.delete_work_pool(POOL)
@@ -140,7 +143,7 @@ def test_the_scheduler_creates_the_next_runs_at_the_schedules_fire_times(schedul
         time.sleep(1)
     assert times in expected, (
         f"{name}: the server's scheduler created {len(times)} scheduled runs {times}, expected {first} "
-        f"(log: {config.current().log_dir / f'{server.NAME}.log'})"
+        f"(log: {config.current().log_dir / SERVER_LOG})"
     )
     assert len(times) >= rules.min_runs
     for run in runs:
