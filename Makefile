@@ -31,7 +31,7 @@ help: ## List the targets
 setup: $(STAMP) ## Create .venv and install the locked dependencies (again only when the lock changes)
 
 $(STAMP): requirements/course.lock requirements/bootstrap.lock
-	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "✗ Could not create $(VENV): install Python >= 3.10 with the venv module."; exit 1; }
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV) || { echo "✗ Could not create $(VENV): install Python >= 3.11 with the venv module."; exit 1; }
 	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/bootstrap.lock
 	@# --compile-bytecode: every process the course starts (workers' flow runs, CLI commands) imports
 	@# Prefect, pandas and scikit-learn; without .pyc files (PYTHONDONTWRITEBYTECODE=1 is common) each
@@ -44,8 +44,8 @@ $(STAMP): requirements/course.lock requirements/bootstrap.lock
 	@echo "✓ Environment ready in $(VENV)" >&2  # stderr: eval "$$(make -s env)" reads stdout
 
 lock: ## Re-resolve dependencies into the hashed pin files (no download URLs recorded)
-	uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 --generate-hashes --no-header -o requirements/course.lock
-	uv pip compile requirements/bootstrap.in --universal --python-version 3.10 --generate-hashes --no-header -o requirements/bootstrap.lock
+	uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --generate-hashes --no-header -o requirements/course.lock
+	uv pip compile requirements/bootstrap.in --universal --python-version 3.11 --generate-hashes --no-header -o requirements/bootstrap.lock
 
 env: $(STAMP) ## Print the exports that point your shell at the course server: eval "$(make -s env)"
 	@$(COURSE) env

@@ -612,7 +612,7 @@ def test_lesson_commands_in_one_interpreter():
 
 # --- every prefect command parses; the command map holds -----------------------------------------
 
-# Python names in the map: whether Prefect 3.8.8 has them, and the map's words for them.
+# Python names in the map: whether the pinned Prefect has them, and the map's words for them.
 PYTHON_NAMES = {
     "prefect.deployments:Deployment": (False, "Deployment.build_from_flow"),
     "prefect.flows:Flow.deploy": (True, "main_flow.deploy(NAME, work_pool_name=POOL)"),
@@ -740,7 +740,7 @@ def test_every_prefect_command_on_the_pages_exists_in_the_installed_prefect(inst
         named_as_gone = in_old_notes and any(old.startswith(snippet) for old in gone_in_the_map)
         if said != "ok" and not names_an_option and not named_as_gone:
             refused.append(f"{readme}: `{snippet}`: {said}")
-    assert not refused, "Prefect 3.8.8 refuses these README commands:\n  " + "\n  ".join(refused)
+    assert not refused, "The pinned Prefect refuses these README commands:\n  " + "\n  ".join(refused)
 
 
 def test_the_command_map_holds_for_the_installed_prefect(installed_prefect):
@@ -761,7 +761,7 @@ def test_the_command_map_holds_for_the_installed_prefect(installed_prefect):
             said = installed_prefect["parse"][snippet]
             refused = said.startswith(("UnknownCommandError", "UnknownOptionError"))
             if refused != (status in {"Gone", "Renamed"}):
-                wrong.append(f"`{snippet}` is marked {status}, and Prefect 3.8.8 says: {said}")
+                wrong.append(f"`{snippet}` is marked {status}, and the pinned Prefect says: {said}")
     assert not wrong, "The command map disagrees with the installed Prefect:\n  " + "\n  ".join(wrong)
 
 
