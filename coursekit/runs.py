@@ -21,13 +21,15 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterExpectedStartTime,
     FlowRunFilterParentFlowRunId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
     LogFilter,
     LogFilterFlowRunId,
     TaskRunFilter,
     TaskRunFilterFlowRunId,
     TaskRunFilterSubFlowRuns,
 )
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort
 
 from coursekit import config, console
@@ -63,10 +65,22 @@ def latest_flow_run(flow_name: str) -> FlowRun | None:
     return runs[0] if runs else None
 
 
-def task_attempts(flow_run_id: UUID) -> list[TaskAttempts]:
-    """Every task run of a flow run and of its subflows, with how many attempts each took."""
+FINAL_TASK_STATES = {"Completed", "Cached", "Failed", "Crashed", "Cancelled"}
+
+
+def task_attempts(flow_run_id: UUID | str, *, settle: float = 15) -> list[TaskAttempts]:
+    """Every task run of a flow run and of its subflows, with how many attempts each took.
+
+    A task run's states reach the server as events, which it writes a moment after the flow's process
+    has ended: read again (up to `settle` seconds) until every task run shows a final state.
+    """
+    deadline = time.monotonic() + settle
     with get_client(sync_client=True) as client:
-        return _task_attempts(client, flow_run_id)
+        while True:
+            rows = _task_attempts(client, UUID(str(flow_run_id)))
+            if all(row.state in FINAL_TASK_STATES for row in rows) or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.5)
 
 
 def _task_attempts(client, flow_run_id: UUID) -> list[TaskAttempts]:
@@ -99,7 +113,7 @@ def artifact_history(key: str, limit: int = 5) -> list:
         )
 
 
-def cached_task_runs(flow_run_id: UUID) -> int:
+def cached_task_runs(flow_run_id: UUID | str) -> int:
     """How many task runs of a flow run were served from the cache."""
     return sum(row.state == "Cached" for row in task_attempts(flow_run_id))
 
@@ -123,7 +137,13 @@ def read_flow_run(flow_run_id: UUID | str) -> FlowRun:
 
 
 def rmse_of(flow_run_id: UUID | str) -> float | None:
-    """The RMSE a taxi-training run published in its taxi-model-metrics table artifact.
+    """The RMSE a taxi-training run published in its taxi-model-metrics table artifact."""
+    metrics = metrics_of(flow_run_id)
+    return None if metrics is None else metrics["rmse_minutes"]
+
+
+def metrics_of(flow_run_id: UUID | str) -> dict[str, Any] | None:
+    """The row a taxi-training run published in its taxi-model-metrics table artifact (None: no artifact).
 
     A run of a flow that calls taxi-training as a subflow (lesson 4) has it on the subflow's run.
     """
@@ -142,7 +162,7 @@ def rmse_of(flow_run_id: UUID | str) -> float | None:
         return None
     data = artifacts[0].data
     rows: Any = json.loads(data) if isinstance(data, str) else data
-    return rows[0]["rmse_minutes"]
+    return rows[0]
 
 
 def ui_link(flow_run_id: UUID | str) -> str:
@@ -197,6 +217,32 @@ def wait_for_run_of(deployment: str, created_after: datetime, *, timeout: float 
     raise lifecycle.ServiceError(
         f"No run of {deployment} ended within {timeout:.0f} s. Is a worker polling its pool? (make status)"
     )
+
+
+def upcoming_runs(deployment: str, *, expected: int = 3, timeout: float = 30) -> list[datetime]:
+    """The start times of the Scheduled runs the server's scheduler made for `deployment`, soonest first.
+
+    Waits until there are `expected` of them (the scheduler keeps at least 3 ahead by default) or the
+    timeout passes, and returns what is there then: an empty list means the scheduler made none.
+    """
+    with get_client(sync_client=True) as client:
+        deployment_id = client.read_deployment_by_name(deployment).id
+        scheduled: list[FlowRun] = []
+        with console.waiting(f"Waiting for the scheduler's runs of {deployment}") as wait:
+            while wait.elapsed < timeout:
+                scheduled = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                    flow_run_filter=FlowRunFilter(
+                        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
+                    ),
+                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                )
+                if len(scheduled) >= expected:
+                    wait.done(f"{len(scheduled)} scheduled")
+                    break
+                wait.tick()
+                time.sleep(1)
+    return [run.expected_start_time for run in scheduled if run.expected_start_time]
 
 
 def log_messages(flow_run_id: UUID | str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -109,3 +110,10 @@ def test_make_stage_3_end_to_end():
     done = run("python", "-m", "coursekit", "stage", "3")
     assert done.returncode == 0, output(done)
     assert done.stdout.count("Completed") >= 2 and "taxi-from-git" in done.stdout
+    # The scheduled deployments have their upcoming runs on the server, made by its scheduler (three each,
+    # the scheduler's minimum), and the stage shows exactly those.
+    for name in ("taxi-monthly", "taxi-every-6h"):
+        times = runs.upcoming_runs(f"taxi-training/{name}", timeout=5)
+        assert len(times) == 3, (name, times)
+        shown = ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in times)
+        assert re.search(rf"^{name}\s+3\s+{re.escape(shown)}\s*$", done.stdout, re.M), output(done)

@@ -27,12 +27,22 @@ class StageResult:
     seconds: float = 0.0
 
 
-def run_script(path: str, *args: str) -> None:
-    """`python PATH ARGS`, as a learner would type it, run inside this process (commands.run)."""
+FLOW_RUN_LINK = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
+
+
+def run_script(path: str, *args: str) -> list[str]:
+    """`python PATH ARGS`, as a learner would type it, run inside this process (commands.run).
+
+    Returns the ids of the flow runs whose links the script printed (coursekit.lesson.run prints one),
+    so that a stage reads back its own runs, not the newest run of a flow that something else started.
+    """
     console.step(f"python {' '.join([path, *args])}")
-    code = commands.run(["python", path, *args])
+    printed = _Tee(sys.stdout)
+    with contextlib.redirect_stdout(printed):
+        code = commands.run(["python", path, *args])
     if code != 0:
         raise StageFailed(f"`python {path}` exited with code {code} (see the output above).")
+    return FLOW_RUN_LINK.findall(printed.text)
 
 
 def prefect_cli(*args: str, check: bool = True) -> int:

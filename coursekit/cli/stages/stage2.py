@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from coursekit import config, console, runs
 from coursekit.cli.stages.common import StageFailed, StageResult, run_script
 from coursekit.services import server
@@ -13,21 +11,19 @@ def stage_2() -> StageResult:
     server.ensure_running()
     # Two runs with different parameters. The second swaps the months: both were prepared by the first
     # run, so its "Prepare features" task runs are served from the cache.
-    run_script("02_workflow/orchestrate.py", "--train", "2023-01", "--val", "2023-02")
-    run_script("02_workflow/orchestrate.py", "--train", "2023-02", "--val", "2023-01")
-    run_script("02_workflow/classification.py")
+    training = run_script("02_workflow/orchestrate.py", "--train", "2023-01", "--val", "2023-02")
+    training += run_script("02_workflow/orchestrate.py", "--train", "2023-02", "--val", "2023-01")
+    classification = run_script("02_workflow/classification.py")
+    if len(training) != 2 or len(classification) != 1:
+        raise StageFailed("A lesson script printed no link to its flow run; see the output above.")
 
     result = StageResult(stage=2, ran="orchestrate.py x2, classification.py")
-    for flow_name in ("taxi-training", "churn-classification"):
-        flow_run = runs.latest_flow_run(flow_name)
-        result.states[flow_name] = runs.state_name(flow_run)
-    metrics = [json.loads(a.data)[0] for a in runs.artifact_history("taxi-model-metrics", limit=2)][::-1]
-    if len(metrics) < 2:
-        raise StageFailed("The training runs published no taxi-model-metrics artifact; see the output above.")
-    latest = runs.latest_flow_run("taxi-training")
-    if latest is None:
-        raise StageFailed("No run of taxi-training reached the server; see the output above.")
-    cached = runs.cached_task_runs(latest.id)
+    result.states["taxi-training"] = runs.state_name(runs.read_flow_run(training[-1]))
+    result.states["churn-classification"] = runs.state_name(runs.read_flow_run(classification[0]))
+    metrics = [runs.metrics_of(flow_run_id) for flow_run_id in training]
+    if None in metrics:
+        raise StageFailed("A training run published no taxi-model-metrics artifact; see the output above.")
+    cached = runs.cached_task_runs(training[-1])
     console.step("The two training runs (artifact taxi-model-metrics)")
     console.say(
         console.table(
@@ -35,6 +31,7 @@ def stage_2() -> StageResult:
             [
                 [m["train_month"], m["validation_month"], f"{m['rmse_minutes']:.3f}", f"{m['train_trips']:,}"]
                 for m in metrics
+                if m is not None
             ],
         )
     )
@@ -46,6 +43,6 @@ def stage_2() -> StageResult:
         f"  report history:   {ui}/artifacts/key/taxi-model-report\n"
         f"  metrics history:  {ui}/artifacts/key/taxi-model-metrics"
     )
-    first = metrics[0]
+    first = metrics[0] or {}
     result.key_figure = f"RMSE {first['rmse_minutes']:.2f} min ({first['train_month']} -> {first['validation_month']})"
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from coursekit import config, console, runs
 from coursekit.cli import automations
 from coursekit.cli.stages.common import (
+    StageFailed,
     StageResult,
     deployment_run,
     prefect_cli,
@@ -12,6 +13,8 @@ from coursekit.cli.stages.common import (
     show_deployment_runs,
 )
 from coursekit.services import gitrepo, server, workers
+
+SCHEDULED = ("taxi-monthly", "taxi-every-6h")  # the deployments of 03_deploy_local/prefect.yaml with a schedule
 
 
 def stage_3() -> StageResult:
@@ -36,5 +39,21 @@ def stage_3() -> StageResult:
     require_completed(result)
     rmse = rmses[list(flow_run_ids).index("taxi-default")]
     result.key_figure = f"{len(rmses)} deployment runs Completed, RMSE {rmse} min (taxi-default)"
+    # The scheduled deployments run by themselves when their time comes; the scheduler has made those runs.
+    console.step("Upcoming runs, made by the server's scheduler (Deployments -> NAME -> Upcoming)")
+    upcoming = {name: runs.upcoming_runs(f"taxi-training/{name}") for name in SCHEDULED}
+    console.say(
+        console.table(
+            ["deployment", "scheduled runs", "next three (UTC)"],
+            [
+                [name, str(len(times)), ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in times[:3]) or "none"]
+                for name, times in upcoming.items()
+            ],
+        )
+    )
+    if not all(upcoming.values()):
+        raise StageFailed(
+            "The server's scheduler made no runs for a scheduled deployment: see .course/logs/prefect-server.log"
+        )
     console.say(f"Deployments and their schedules: {config.current().ui_url}/deployments")
     return result
