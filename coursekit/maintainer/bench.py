@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -70,9 +71,18 @@ def whole_run(refresh_cache: bool) -> dict:
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"✗ The training flow failed during the benchmark:\n{done.stderr[-2000:]}")
-    flow_run = runs.latest_flow_run("taxi-training")
-    if flow_run is None:
-        raise SystemExit("✗ The training flow left no run on the server during the benchmark.")
+    linked = FLOW_RUN_LINK.findall(done.stdout)
+    if not linked:
+        raise SystemExit("✗ The training flow printed no link to its run during the benchmark.")
+    # The run's states and its task runs reach the server as events, written a moment after the process
+    # ends: read them once they have settled.
+    runs.task_attempts(linked[-1])
+    flow_run = runs.read_flow_run(linked[-1])
+    for _ in range(30):
+        if flow_run.total_run_time.total_seconds() > 0:
+            break
+        time.sleep(0.5)
+        flow_run = runs.read_flow_run(linked[-1])
     return {
         "wall_seconds": round(wall, 2),
         "flow_run_seconds": round(flow_run.total_run_time.total_seconds(), 2),
@@ -81,6 +91,7 @@ def whole_run(refresh_cache: bool) -> dict:
     }
 
 
+FLOW_RUN_LINK = re.compile(r"/runs/flow-run/([0-9a-f-]{36})")
 TOUR_TARGET_SECONDS = 180
 
 
