@@ -54,6 +54,8 @@ def animal_facts() -> tuple[str, str]:
 if __name__ == "__main__":
     try:
         animal_facts()
+    except requests.ConnectionError:
+        sys.exit(f"✗ Nothing answers at {FACTS_API}: start the course's facts API with `make facts`.")
     except requests.RequestException as error:
         sys.exit(f"✗ A subflow got no fact after 4 attempts: {error}")
 

@@ -44,6 +44,8 @@ def fetch(url: str = CAT_FACTS_URL) -> str:
 if __name__ == "__main__":
     try:
         fetch()
+    except requests.ConnectionError:  # every attempt found nothing listening
+        sys.exit(f"✗ Nothing answers at {CAT_FACTS_URL}: start the course's facts API with `make facts`.")
     except requests.RequestException as error:  # every attempt failed; the UI has each one's traceback
         sys.exit(f"✗ No cat fact after 4 attempts: {error}")
 
