@@ -87,6 +87,10 @@ NOT_HERE: dict[str, NotHere] = {
         "it is the suite itself, which .ci/run runs on a fresh machine",
         (f"{THIS_FILE}::test_make_targets_of_the_pages_run_the_course_commands",),
     ),
+    "make test-fast": NotHere(
+        "it is the suite itself less its end-to-end tests, which .ci/run runs whole on a fresh machine",
+        (f"{THIS_FILE}::test_make_targets_of_the_pages_run_the_course_commands",),
+    ),
     "make bench": NotHere(
         "minutes long by design: it tours every stage from cold, and timing goals stay out of the tests",
         (
@@ -270,6 +274,7 @@ MAKE_RUNS: dict[str, str | tuple[str, ...]] = {
     "bench": "-m coursekit bench",
     "postgres": "-m coursekit.services.postgres",
     "test": ("ruff check", "mypy", "-m pytest"),
+    "test-fast": ("ruff check", "mypy", '-m pytest -n 2 --dist loadfile -m "not e2e"'),
     "help": "grep -E",
     "setup": "uv pip sync",
 }
