@@ -10,9 +10,8 @@ download and no account.
 
 from __future__ import annotations
 
-import pickle
-
 import pandas as pd
+import skops.io as sio
 from prefect import flow, tags, task
 from prefect.artifacts import create_markdown_artifact
 from sklearn.compose import ColumnTransformer
@@ -80,9 +79,9 @@ def evaluate(y_test: pd.Series, predicted: pd.Series) -> dict[str, float]:
 
 @task(name="Save model")
 def save_model(model: Pipeline) -> str:
-    target = paths.models_dir() / "churn_classifier.pkl"
+    target = paths.models_dir() / "churn_classifier.skops"
     with atomic_file(target) as part:
-        part.write_bytes(pickle.dumps(model))
+        sio.dump(model, part)  # skops, not pickle: see 02_workflow/orchestrate.py's save_model
     return str(target)
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import skops.io as sio
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, TASK_SOURCE
@@ -126,9 +126,9 @@ def save_model(model: Pipeline) -> str:
     # COURSE_MODELS_DIR is where the course's later lessons and workers look for the model.
     folder = Path(os.environ.get("COURSE_MODELS_DIR", Path(__file__).resolve().parents[1] / "models"))
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f"trip_duration.pkl.{os.getpid()}.part"
-    part.write_bytes(pickle.dumps(model))
-    return str(part.replace(folder / "trip_duration.pkl"))  # whole or not at all: no reader gets half a model
+    part = folder / f"trip_duration.skops.{os.getpid()}.part"
+    sio.dump(model, part)  # skops, not pickle: loading it later checks every type it holds
+    return str(part.replace(folder / "trip_duration.skops"))  # whole or not at all: no reader gets half a model
 
 
 @flow(name="taxi-training", log_prints=True)

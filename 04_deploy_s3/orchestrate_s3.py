@@ -5,7 +5,7 @@
 1. loads the S3Bucket block `course-bucket` (bucket, credentials and endpoint, all in the block);
 2. downloads the two months from `data/` in the bucket (upload_data.py put them there);
 3. trains and evaluates with the lesson-2 flow, called as a subflow: one training pipeline, no copy;
-4. uploads the model to `models/TRAIN_VAL/trip_duration.pkl` in the bucket;
+4. uploads the model to `models/TRAIN_VAL/trip_duration.skops` in the bucket;
 5. publishes the markdown artifact `taxi-s3-report`: the RMSE, and where the data and model are.
 
 The deployments `taxi_s3_data` and `taxi_s3_code` in prefect.yaml run this flow; the second one
@@ -58,7 +58,7 @@ def download_month(month: str, bucket_block: str) -> str:
 @task(name="Upload model")
 def upload_model(train_month: str, val_month: str, bucket_block: str) -> str:
     bucket = S3Bucket.load(bucket_block)
-    key = f"models/{train_month}_{val_month}/trip_duration.pkl"
+    key = f"models/{train_month}_{val_month}/trip_duration.skops"
     with explained(bucket, key=key):
         bucket.upload_from_path(paths.model_file(), key)  # one PUT: the object appears whole or not at all
     return f"s3://{bucket.bucket_name}/{key}"

@@ -2,7 +2,7 @@
 
     python 05_cloud/score_week.py --month 2023-02 --week 3
 
-Scores the model that the training flow saved (models/trip_duration.pkl) on one week of a month.
+Scores the model that the training flow saved (models/trip_duration.skops) on one week of a month.
 Four weeks are four independent runs: make stage-5 starts them at once on the pool `course-scale`,
 where two workers, each taking one run at a time (`prefect worker start --limit 1`), share them.
 That is scaling out *across* runs: more workers, on this machine or others, poll the same pool.
@@ -12,11 +12,11 @@ sweep.py shows the other kind: one run whose tasks spread over a Dask cluster.
 from __future__ import annotations
 
 import argparse
-import pickle
 
+import skops.io as sio
 from prefect import flow
 
-from coursekit.lesson import paths, run
+from coursekit.lesson import model_types, paths, run
 from coursekit.lesson.lessons import lesson_module
 
 # The lesson-2 pipeline: its tasks, called from this flow, run as this flow's task runs.
@@ -32,7 +32,8 @@ def score_week(month: str = "2023-02", week: int = 1) -> float:
     model_path = paths.model_file()
     if not model_path.exists():
         raise FileNotFoundError(f"No model at {model_path}. Train one first: python 02_workflow/orchestrate.py")
-    model = pickle.loads(model_path.read_bytes())
+    # skops checks every type in the file first: a file holding any type not listed is refused.
+    model = sio.load(model_path, trusted=model_types.TRIP_MODEL)
 
     trips = pipeline.read_data(month)
     first, last = WEEKS[week]

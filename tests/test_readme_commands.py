@@ -472,7 +472,7 @@ def test_the_plain_script_trains_offline_on_a_synthetic_month_with_the_quoted_no
     printed = done.stdout.replace(offline, DEFAULT_BASE_URL).replace(str(tmp_path), "…")
     quoted = troubleshooting_block("## Offline: a synthetic month instead of the TLC data")
     assert quoted in printed, f"docs/troubleshooting.md quotes:\n{quoted}\n{output(done)}"
-    assert (tmp_path / "models" / "trip_duration.pkl").is_file()
+    assert (tmp_path / "models" / "trip_duration.skops").is_file()
 
 
 @pytest.mark.e2e

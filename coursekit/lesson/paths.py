@@ -21,4 +21,4 @@ def models_dir() -> Path:
 
 def model_file() -> Path:
     """Where the lesson-2 training flow saves its model (and lesson 4 picks it up to upload)."""
-    return models_dir() / "trip_duration.pkl"
+    return models_dir() / "trip_duration.skops"

@@ -142,7 +142,7 @@ def month_key(month: str) -> str:
 
 
 def model_key(train_month: str, val_month: str) -> str:
-    return f"models/{train_month}_{val_month}/trip_duration.pkl"
+    return f"models/{train_month}_{val_month}/trip_duration.skops"
 
 
 def objects(bucket, prefix: str = "") -> list[tuple[str, int]]:

@@ -127,7 +127,7 @@ def test_classification_flow_runs_seven_tagged_tasks_and_reports():
     assert len(tasks) == 7 and all({"lesson-2", "classification"} <= set(t.tags) for t in tasks)
     report = runs.artifact_history("churn-model-report", limit=1)[0]
     assert f"{scores['f1']:.3f}" in report.data
-    assert (paths.models_dir() / "churn_classifier.pkl").is_file()
+    assert (paths.models_dir() / "churn_classifier.skops").is_file()
 
 
 @pytest.mark.readme("make stage-2")

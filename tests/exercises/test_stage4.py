@@ -8,11 +8,11 @@ afterwards: nothing an earlier check left behind can make a test pass.
 from __future__ import annotations
 
 import io
-import pickle
 import time
 import uuid
 
 import pytest
+import skops.io as sio
 from prefect import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
 from prefect.events.filters import EventAnyResourceFilter, EventFilter, EventNameFilter
@@ -88,7 +88,7 @@ def test_rmse_of_the_model_from_the_bucket_is_published_as_an_artifact(exercise,
     buffer = io.BytesIO()
     month.to_parquet(buffer, index=False)
     prefix = fresh_prefix()
-    model_key = put_object(f"{prefix}/trip_duration.pkl", pickle.dumps(model))
+    model_key = put_object(f"{prefix}/trip_duration.skops", sio.dumps(model))
     month_key = put_object(f"{prefix}/green_tripdata_2023-02.parquet", buffer.getvalue())
     expected = pipeline.evaluate.fn(model, *pipeline.prepare_features.fn(month))
 
@@ -134,7 +134,7 @@ def events_about(resource_id: str, name: str, timeout: float = 30) -> list:
 
 @pytest.mark.exercise("04_deploy_s3", "ex3_model_event")
 def test_model_event_reaches_the_server_with_the_rmse(exercise):
-    bucket, key, rmse = s3.settings().bucket, f"{fresh_prefix()}/trip_duration.pkl", 4.321
+    bucket, key, rmse = s3.settings().bucket, f"{fresh_prefix()}/trip_duration.skops", 4.321
     resource_id = f"s3://{bucket}/{key}"
 
     emitted = exercise.announce_model(bucket, key, rmse)

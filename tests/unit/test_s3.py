@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import boto3
@@ -106,12 +105,12 @@ def test_the_lessons_tasks_download_a_month_and_upload_a_model_through_the_block
     downloaded = lesson.download_month.fn("2023-01", "course-bucket")
     assert Path(downloaded).read_bytes() == month
 
-    model = {"weights": [1.5, 2.5], "features": ["PULocationID"]}  # any picklable object stands in here
+    model = b"PK a skops file stands in here"  # the task uploads the file as it is
     (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "trip_duration.pkl").write_bytes(pickle.dumps(model))
+    (tmp_path / "models" / "trip_duration.skops").write_bytes(model)
     uri = lesson.upload_model.fn("2023-01", "2023-02", "course-bucket")
-    assert uri == "s3://course-unit/models/2023-01_2023-02/trip_duration.pkl"
-    assert pickle.loads(bucket.read_path("models/2023-01_2023-02/trip_duration.pkl")) == model
+    assert uri == "s3://course-unit/models/2023-01_2023-02/trip_duration.skops"
+    assert bucket.read_path("models/2023-01_2023-02/trip_duration.skops") == model
     assert s3.objects(bucket, "data/") == [("data/green_tripdata_2023-01.parquet", len(month))]
 
 

@@ -4,15 +4,17 @@ blind to what is only known after the trip, and the same code in the plain scrip
 from __future__ import annotations
 
 import ast
-import pickle
+import os
 
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io as sio
 from prefect.states import Failed
+from skops.io.exceptions import UntrustedTypesFoundException
 
 from coursekit.config import REPO_ROOT
-from coursekit.lesson import paths, taxi
+from coursekit.lesson import model_types, paths, taxi
 from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
 from tests.support.tlc import real_month
@@ -85,8 +87,10 @@ def test_the_model_is_saved_where_lessons_4_and_5_read_it(tmp_path, monkeypatch)
     monkeypatch.setenv("COURSE_MODELS_DIR", str(tmp_path / "models"))
     model = train(*prepare(synthetic_month(2023, 1, rows=2_000, seed=5)))
     saved = pipeline.save_model.fn(model)
-    assert saved == str(paths.model_file()) and type(pickle.loads(paths.model_file().read_bytes())) is type(model)
-    assert [p.name for p in paths.models_dir().iterdir()] == ["trip_duration.pkl"], "no *.part file is left behind"
+    assert saved == str(paths.model_file()) and type(
+        sio.load(paths.model_file(), trusted=model_types.TRIP_MODEL)
+    ) is type(model)
+    assert [p.name for p in paths.models_dir().iterdir()] == ["trip_duration.skops"], "no *.part file is left behind"
 
 
 def test_a_read_is_retried_for_a_passing_failure_but_not_for_bad_data():
@@ -117,3 +121,11 @@ def test_the_plain_script_and_the_flow_run_the_same_code():
     assert {"read_data", "prepare_features", "train_model", "evaluate", "save_model", "main"} <= set(plain)
     differs = [name for name in plain if name != "main" and plain[name] != flow.get(name)]
     assert not differs, f"orchestrate.py should add Prefect to these, not change them: {differs}"
+
+
+def test_a_model_file_that_carries_another_type_is_refused(tmp_path):
+    X, y = pipeline.prepare_features.fn(synthetic_month(2023, 1, rows=2_000, seed=5))
+    crafted = tmp_path / "trip_duration.skops"
+    sio.dump({"model": pipeline.train_model.fn(X, y), "payload": os.system}, crafted)  # a function to call
+    with pytest.raises(UntrustedTypesFoundException, match="system"):
+        sio.load(crafted, trusted=model_types.TRIP_MODEL)

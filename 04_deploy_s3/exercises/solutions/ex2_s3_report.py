@@ -1,6 +1,6 @@
 """Exercise 2: score a model stored in the bucket, and publish the score where the UI shows it.
 
-`score_from_bucket` loads the S3Bucket block, reads a pickled model and a month of trips through it,
+`score_from_bucket` loads the S3Bucket block, reads a model (saved with skops) and a month of trips through it,
 and computes the model's RMSE on that month; but the number only appears in the logs. Publish it as a
 markdown artifact with the key "s3-rmse-report", two decimals, naming the model's key and the month's
 key: the UI's Artifacts page then shows which model scored what on which data, run after run.
@@ -10,13 +10,14 @@ Check with `make check-4`.
 from __future__ import annotations
 
 import io
-import pickle
 
 import pandas as pd
+import skops.io as sio
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect_aws import S3Bucket
 
+from coursekit.lesson import model_types
 from coursekit.lesson.lessons import lesson_module
 
 pipeline = lesson_module("02_workflow/orchestrate.py")  # the lesson-2 pipeline's tasks
@@ -25,8 +26,9 @@ pipeline = lesson_module("02_workflow/orchestrate.py")  # the lesson-2 pipeline'
 @flow(name="s3-rmse-report", log_prints=True)
 def score_from_bucket(model_key: str, month_key: str, bucket_block: str = "course-bucket") -> float:
     bucket = S3Bucket.load(bucket_block)
-    # Unpickling runs code from the file: load models only from a bucket you trust, such as your own.
-    model = pickle.loads(bucket.read_path(model_key))
+    # Never unpickle a file from a bucket: whoever can write there could run code here. skops refuses
+    # any type the trip model is not made of.
+    model = sio.loads(bucket.read_path(model_key), trusted=model_types.TRIP_MODEL)
     trips = pd.read_parquet(io.BytesIO(bucket.read_path(month_key)))
     X, y = pipeline.prepare_features(trips)
     rmse = pipeline.evaluate(model, X, y)
@@ -46,4 +48,4 @@ def score_from_bucket(model_key: str, month_key: str, bucket_block: str = "cours
 
 if __name__ == "__main__":
     # Objects that `make stage-4` puts in the bucket.
-    score_from_bucket("models/2023-01_2023-02/trip_duration.pkl", "data/green_tripdata_2023-02.parquet")
+    score_from_bucket("models/2023-01_2023-02/trip_duration.skops", "data/green_tripdata_2023-02.parquet")

@@ -28,4 +28,4 @@ def announce_model(bucket: str, key: str, rmse: float) -> Event | None:
 if __name__ == "__main__":
     from coursekit.services import s3
 
-    print(announce_model(s3.settings().bucket, "models/2023-01_2023-02/trip_duration.pkl", 5.0))
+    print(announce_model(s3.settings().bucket, "models/2023-01_2023-02/trip_duration.skops", 5.0))
