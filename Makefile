@@ -40,6 +40,8 @@ $(STAMP): requirements/course.lock requirements/bootstrap.lock
 	@# The shared package is importable from every lesson script and worker through a .pth file,
 	@# so no build step is needed and `python 01_intro/cat_facts.py` works as it is.
 	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "course.pth").write_text("$(CURDIR)\n")'
+	@# Migrating a new server database costs Prefect ~15 s: done here once, each new server copies it.
+	@$(PY) -m coursekit empty-database >&2
 	@touch $(STAMP)
 	@echo "✓ Environment ready in $(VENV)" >&2  # stderr: eval "$$(make -s env)" reads stdout
 

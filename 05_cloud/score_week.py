@@ -3,8 +3,8 @@
     python 05_cloud/score_week.py --month 2023-02 --week 3
 
 Scores the model that the training flow saved (models/trip_duration.skops) on one week of a month.
-Four weeks are four independent runs: make stage-5 starts them at once on the pool `course-scale`,
-where two workers, each taking one run at a time (`prefect worker start --limit 1`), share them.
+Each week is an independent run: make stage-5 starts two at once on the pool `course-scale`, where
+two workers, each taking one run at a time (`prefect worker start --limit 1`), take one each.
 That is scaling out *across* runs: more workers, on this machine or others, poll the same pool.
 sweep.py shows the other kind: one run whose tasks spread over a Dask cluster.
 """
@@ -32,10 +32,10 @@ def score_week(month: str = "2023-02", week: int = 1) -> float:
     model_path = paths.model_file()
     if not model_path.exists():
         raise FileNotFoundError(f"No model at {model_path}. Train one first: python 02_workflow/orchestrate.py")
-    # skops checks every type in the file first: a file holding any type not listed is refused.
-    model = sio.load(model_path, trusted=model_types.TRIP_MODEL)
 
     trips = pipeline.read_data(month)
+    # skops checks every type in the file first: a file holding any type not listed is refused.
+    model = sio.load(model_path, trusted=model_types.TRIP_MODEL)
     first, last = WEEKS[week]
     day = trips[pipeline.PICKUP].dt.day
     X, y = pipeline.prepare_features(trips[(day >= first) & (day <= last)])

@@ -59,6 +59,11 @@ def cmd_ui(_: argparse.Namespace) -> None:
         webbrowser.open(cfg.ui_url)
 
 
+def cmd_empty_database(_: argparse.Namespace) -> None:
+    made = server.make_empty_database()
+    console.ok(f"Empty Prefect database migrated once, for every new course server: {config.shown(made)}")
+
+
 def cmd_status(_: argparse.Namespace) -> None:
     run_dir = config.current().run_dir
     names = sorted(p.stem for p in run_dir.glob("*.json")) if run_dir.is_dir() else []
@@ -71,7 +76,7 @@ def cmd_status(_: argparse.Namespace) -> None:
 
 
 def cmd_stop(_: argparse.Namespace) -> None:
-    stopped = lifecycle.stop_all()
+    stopped = lifecycle.stop_all(last=(server.NAME,))
     console.ok(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running.")
 
 
@@ -148,8 +153,8 @@ def cmd_check(args: argparse.Namespace) -> None:
         env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"},
     )
     # A check may start a worker to run an exercise's deployment: leave running only what was running.
-    for name in {p.stem for p in run_dir.glob("*.json")} - running_before if run_dir.is_dir() else ():
-        lifecycle.stop(name)
+    if run_dir.is_dir():
+        lifecycle.stop_many(sorted({p.stem for p in run_dir.glob("*.json")} - running_before))
     if done.returncode != 0:
         raise SystemExit(1)
 
@@ -171,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
     sub.add_parser("smtp", help="start lesson 5's local SMTP server").set_defaults(func=cmd_smtp)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
+    empty = sub.add_parser("empty-database", help="migrate the empty database new servers start from (make setup)")
+    empty.set_defaults(func=cmd_empty_database)
     sub.add_parser("status", help="list running course processes").set_defaults(func=cmd_status)
     sub.add_parser("stop", help="stop every process the course started").set_defaults(func=cmd_stop)
     stage = sub.add_parser("stage", help="run one lesson")

@@ -233,6 +233,7 @@ def start(
             env={**os.environ, **(env or {})},
             cwd=cwd,
             start_new_session=True,  # its own process group: stop() ends its children too
+            preexec_fn=_default_signals,
             **as_user(user),
         )
     record = {
@@ -246,6 +247,17 @@ def start(
     tmp.write_text(json.dumps(record))
     tmp.replace(_pidfile(name))
     return Running(name, proc.pid, port, log, log_start)
+
+
+def _default_signals() -> None:
+    """In the child, before it runs: SIGINT and SIGQUIT back to their defaults.
+
+    A command started in the background by a non-interactive shell (`make tour &`, nohup, CI) and pytest's
+    xdist workers ignore SIGINT, and a child inherits that. Prefect's worker turns SIGTERM into a SIGINT to
+    itself: ignored, it would never stop, and stop() would wait for the whole grace period, then kill it.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 def wait_until(
@@ -279,28 +291,39 @@ def log_tail(log: Path, lines: int = 15) -> str:
 
 def stop(name: str, *, timeout: float = 10) -> bool:
     """Stop the service's whole process group. Returns False if it was not running."""
-    path = _pidfile(name)
-    try:
-        record = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        path.unlink(missing_ok=True)
-        return False
-    proc = _alive(record)
-    if proc is not None:
-        # The process group, and every descendant found before signalling: a worker starts each flow
-        # run in a process group of its own, which a signal to the worker's group would not reach.
-        family = _group_members(proc)
-        _signal_group(proc.pid, signal.SIGTERM)
-        for member in family[1:]:
-            with contextlib.suppress(psutil.Error):
-                member.terminate()
-        _, alive = psutil.wait_procs(family, timeout=timeout)
-        for member in alive:
-            with contextlib.suppress(psutil.Error):
-                member.kill()
-        psutil.wait_procs(alive, timeout=5)
-    path.unlink(missing_ok=True)
-    return proc is not None
+    return name in stop_many([name], timeout=timeout)
+
+
+def stop_many(names: list[str], *, timeout: float = 10) -> list[str]:
+    """Stop several services at once: all are signalled, then all get the same grace period, so that
+    stopping three workers takes as long as stopping one. Returns the names that were running."""
+    stopped, family = [], list[psutil.Process]()
+    for name in names:
+        path = _pidfile(name)
+        try:
+            record = json.loads(path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            path.unlink(missing_ok=True)
+            continue
+        proc = _alive(record)
+        if proc is not None:
+            # The process group, and every descendant found before signalling: a worker starts each flow
+            # run in a process group of its own, which a signal to the worker's group would not reach.
+            members = _group_members(proc)
+            _signal_group(proc.pid, signal.SIGTERM)
+            for member in members[1:]:
+                with contextlib.suppress(psutil.Error):
+                    member.terminate()
+            family += members
+            stopped.append(name)
+    _, alive = psutil.wait_procs(family, timeout=timeout)
+    for member in alive:
+        with contextlib.suppress(psutil.Error):
+            member.kill()
+    psutil.wait_procs(alive, timeout=5)
+    for name in names:
+        _pidfile(name).unlink(missing_ok=True)
+    return stopped
 
 
 def _group_members(leader: psutil.Process) -> list[psutil.Process]:
@@ -315,10 +338,12 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
-def stop_all() -> list[str]:
-    """Stop every service the course started (by its pid files), newest first."""
+def stop_all(last: tuple[str, ...] = ()) -> list[str]:
+    """Stop every service the course started (by its pid files): all at once, except the services named
+    in `last`, which stop afterwards (the server: workers report to it as they stop)."""
     run_dir = config.current().run_dir
     if not run_dir.is_dir():
         return []
-    files = sorted(run_dir.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return [f.stem for f in files if stop(f.stem)]
+    names = sorted(p.stem for p in run_dir.glob("*.json"))
+    first = stop_many([n for n in names if n not in last])
+    return first + stop_many([n for n in names if n in last])

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
+import shutil
+import sqlite3
+import subprocess
 import sys
+import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 import psutil
@@ -38,6 +44,8 @@ def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
     def prepare() -> None:
         postgres.check_database(cfg)
         cfg.prefect_home.mkdir(parents=True, exist_ok=True)
+        if cfg.database_url is None:
+            _start_from_empty_database(cfg.prefect_home / "prefect.db")
 
     running = lifecycle.ensure(
         lifecycle.Service(
@@ -78,6 +86,52 @@ def login_refused(cfg: config.CourseConfig) -> bool:
         return requests.get(f"{cfg.api_url}/admin/version", headers=headers, timeout=5).status_code == 401
     except requests.RequestException:
         return False
+
+
+# A new SQLite database takes Prefect ~15 s of CPU to migrate (about a hundred Alembic steps), on every
+# fresh clone, throw-away test course and benchmark. `make setup` migrates one empty database per Prefect
+# release, once; a course whose database does not exist yet starts from a copy of it.
+EMPTY_DATABASE = Path(sys.prefix) / "course" / f"prefect-{version('prefect')}-empty.db"
+
+
+def make_empty_database() -> Path:
+    """Migrate an empty SQLite database with `prefect server database upgrade` (what `make setup` runs).
+
+    It holds the schema only: no block, key or run (Prefect makes its encryption key at the first block
+    saved, so every course still gets its own). Written to a temporary file first: never half a template.
+    """
+    if EMPTY_DATABASE.exists():
+        return EMPTY_DATABASE
+    EMPTY_DATABASE.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=EMPTY_DATABASE.parent) as tmp:
+        migrated = Path(tmp, "migrated.db")
+        env = {
+            **os.environ,
+            "PREFECT_HOME": tmp,
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{migrated}",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        done = subprocess.run(
+            [prefect_executable(), "server", "database", "upgrade", "-y"], env=env, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise lifecycle.ServiceError(f"Could not migrate an empty Prefect database:\n{done.stdout}{done.stderr}")
+        compact = Path(tmp, "empty.db")
+        with contextlib.closing(sqlite3.connect(migrated)) as db:
+            db.execute("VACUUM INTO ?", (str(compact),))  # one file, without the write-ahead log beside it
+        compact.replace(EMPTY_DATABASE)
+    return EMPTY_DATABASE
+
+
+def _start_from_empty_database(database: Path) -> None:
+    """A course with no database yet gets a copy of the migrated empty one, readable by its owner only
+    (the database holds the key that decrypts the blocks' secrets)."""
+    if database.exists() or not EMPTY_DATABASE.exists():
+        return  # no template (setup skipped): the server migrates its new database itself, as Prefect does
+    partial = database.with_suffix(".copying")
+    shutil.copyfile(EMPTY_DATABASE, partial)
+    partial.chmod(0o600)
+    partial.replace(database)
 
 
 def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: lifecycle.Running) -> None:

@@ -98,6 +98,4 @@ def running(pool: str, count: int = 1, *, limit: int | None = None, wait: bool =
     try:
         yield
     finally:
-        for name in names:
-            if name not in already:
-                lifecycle.stop(name)
+        lifecycle.stop_many([name for name in names if name not in already])

@@ -39,11 +39,12 @@ def test_make_stage_5_end_to_end_and_the_cloud_target_without_a_key(monkeypatch)
     summary = json.loads((config.current().state_dir / "summary" / "stage-5.json").read_text())
     assert summary["states"]["notified-local"] == "Completed"
     assert summary["states"]["notified-local (bad month)"] == "Failed"
-    assert [summary["states"][f"score-week {week}"] for week in (1, 2, 3, 4)] == ["Completed"] * 4
+    weeks = {name: state for name, state in summary["states"].items() if name.startswith("score-week")}
+    assert weeks == {"score-week 1": "Completed", "score-week 2": "Completed"}
 
-    # The four weeks were shared: each of the two workers ran at least one.
+    # The two weeks were shared: each of the two workers (--limit 1) ran one.
     week_rows = [line for line in done.stdout.splitlines() if re.match(r"week [1-4] ", line)]
-    assert len(week_rows) == 4, done.stdout
+    assert len(week_rows) == 2, done.stdout
     assert {re.search(r"worker-course-scale-\d", row).group() for row in week_rows} == {
         "worker-course-scale-1",
         "worker-course-scale-2",

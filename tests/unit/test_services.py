@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -94,6 +95,29 @@ def test_stop_all_stops_every_course_process(isolated_state):
     assert all(not psutil.pid_exists(p.pid) or psutil.Process(p.pid).status() == "zombie" for p in (a, b))
 
 
+def test_stop_all_stops_the_last_named_after_the_others(isolated_state):
+    started = [sleeper("server-like"), sleeper("worker-like")]
+    assert lifecycle.stop_all(last=("server-like",)) == ["worker-like", "server-like"]
+    assert all(not psutil.pid_exists(p.pid) or psutil.Process(p.pid).status() == "zombie" for p in started)
+
+
+def test_a_service_started_while_sigint_is_ignored_still_stops_on_sigint(isolated_state, monkeypatch):
+    """A background job (`make tour &`, CI) and pytest's xdist workers start with SIGINT ignored. Prefect's
+    worker turns SIGTERM into a SIGINT to itself, so a service that inherited "ignored" would never stop."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        shows_its_handler = "import signal, time; print(signal.getsignal(signal.SIGINT)); time.sleep(60)"
+        running = lifecycle.start("sigint", [sys.executable, "-c", shows_its_handler])
+    finally:
+        signal.signal(signal.SIGINT, before)
+    deadline = time.monotonic() + 20
+    while "default_int_handler" not in running.new_log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "default_int_handler" in running.new_log(), running.new_log()
+    os.kill(running.pid, signal.SIGINT)
+    assert psutil.wait_procs([psutil.Process(running.pid)], timeout=10)[1] == []
+
+
 def test_a_busy_port_is_named_with_the_variable_to_change_it(isolated_state, monkeypatch):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -117,3 +141,23 @@ def test_a_bad_port_setting_says_what_to_do(monkeypatch, value, problem):
     monkeypatch.setenv("COURSE_SERVER_PORT", value)
     with pytest.raises(SystemExit, match=problem):
         config.current()
+
+
+def test_a_new_course_database_is_a_private_copy_of_the_migrated_empty_one(tmp_path, monkeypatch):
+    template = tmp_path / "empty.db"
+    template.write_bytes(b"migrated schema")
+    monkeypatch.setattr(server, "EMPTY_DATABASE", template)
+    database = tmp_path / "home" / "prefect.db"
+    database.parent.mkdir()
+    server._start_from_empty_database(database)
+    assert database.read_bytes() == b"migrated schema"
+    assert database.stat().st_mode & 0o777 == 0o600  # it will hold the key that decrypts the blocks
+    database.write_bytes(b"a course's runs")
+    server._start_from_empty_database(database)  # an existing database is never replaced
+    assert database.read_bytes() == b"a course's runs"
+
+
+def test_without_the_empty_database_the_server_migrates_its_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(server, "EMPTY_DATABASE", tmp_path / "not-made.db")
+    server._start_from_empty_database(tmp_path / "prefect.db")
+    assert list(tmp_path.iterdir()) == []
