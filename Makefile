@@ -138,8 +138,8 @@ ui-check: $(STAMP) chromium ## After make tour: check in Chromium that your UI s
 screenshots: $(STAMP) chromium ## After make tour: the UI checks, then save the READMEs' pictures in docs/screenshots/
 	@$(COURSE) screenshots
 
-ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, then its UI checked in Chromium (pytest tests/ui)
-	$(PY) -m pytest tests/ui
+ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, each stage's outcome, then its UI checked in Chromium
+	$(PY) -m pytest tests/e2e/test_tour.py
 
 # --- quality ----------------------------------------------------------------------------------
 

@@ -96,7 +96,7 @@ NOT_HERE: dict[str, NotHere] = {
         (
             "tests/unit/test_trip_model.py::test_validation_rmse_on_real_january_to_february_is_at_most_4_6_minutes",
             "tests/e2e/test_stage2.py::test_an_unchanged_rerun_serves_the_prepared_features_from_cache",
-            "tests/ui/test_ui.py::test_the_tour_ends_with_its_summary_table",
+            "tests/e2e/test_tour.py::test_the_tour_ends_with_its_summary_table",
         ),
     ),
     "rm .venv/.installed && make setup": NotHere(
@@ -113,7 +113,7 @@ NOT_HERE: dict[str, NotHere] = {
     ),
     "prefect --profile course-cloud deployment run taxi-training/taxi-managed --watch": NotHere(
         "needs a Prefect Cloud account; the local path runs the same flow on a process worker",
-        (f"{STAGE_5}::test_make_stage_5_end_to_end_and_the_cloud_target_without_a_key",),
+        ("tests/e2e/test_tour.py::test_stage_5_emails_on_both_run_ends_and_shares_the_runs_between_two_workers",),
     ),
 }
 

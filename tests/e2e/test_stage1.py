@@ -1,33 +1,15 @@
-"""Stage 1 end to end: the lesson scripts against a real Prefect server and the local facts API."""
+"""Stage 1 end to end: the lesson scripts against a real Prefect server and the local facts API.
+The stage itself runs in the tour (tests/e2e/test_tour.py)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from coursekit import config, runs
+from coursekit import runs
 from coursekit.services import facts_api
 from tests.support.run import output, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
-
-
-@pytest.mark.readme("make stage-1")
-def test_stage_1_recovers_from_every_outage():
-    # The same outages every time (the seeded sequence is a unit test); test_lifecycle runs it once more.
-    done = run("python", "-m", "coursekit", "stage", "1")
-    assert done.returncode == 0, output(done)
-    assert "5 failed attempts were retried and recovered" in done.stdout, output(done)
-
-    summary = json.loads((config.current().state_dir / "summary" / "stage-1.json").read_text())
-    assert summary["states"] == {"fetch": "Completed", "animal-facts": "Completed"}
-    fetch_run = runs.latest_flow_run("fetch")
-    assert [(t.task_run.split("-")[0], t.attempts, t.state) for t in runs.task_attempts(fetch_run.id)] == [
-        ("fetch_cat_fact", 3, "Completed")
-    ]
-    animal_run = runs.latest_flow_run("animal-facts")
-    assert [t.attempts for t in runs.task_attempts(animal_run.id)] == [2, 3]
 
 
 @pytest.mark.readme("python 01_intro/cat_facts.py", because="with CAT_FACTS_URL where every attempt fails")

@@ -1,8 +1,8 @@
-"""Stage 2 end to end: the training flow and the classification flow against a real Prefect server."""
+"""Stage 2 end to end: the training flow and the classification flow against a real Prefect server.
+The stage itself runs in the tour (tests/e2e/test_tour.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -128,19 +128,3 @@ def test_classification_flow_runs_seven_tagged_tasks_and_reports():
     report = runs.artifact_history("churn-model-report", limit=1)[0]
     assert f"{scores['f1']:.3f}" in report.data
     assert (paths.models_dir() / "churn_classifier.skops").is_file()
-
-
-@pytest.mark.readme("make stage-2")
-@pytest.mark.readme(
-    "python 02_workflow/orchestrate.py --train 2023-03 --val 2023-04",
-    because="the stage runs it with --train 2023-01 --val 2023-02, then with the months swapped",
-)
-def test_stage_2_runs_twice_with_a_cache_hit_and_compares_the_runs():
-    done = run("python", "-m", "coursekit", "stage", "2")
-    assert done.returncode == 0, output(done)
-    assert "The second run took 2 prepared feature sets from the cache" in done.stdout, output(done)
-    metrics = [json.loads(a.data)[0] for a in runs.artifact_history("taxi-model-metrics", limit=2)]
-    assert {(m["train_month"], m["validation_month"]) for m in metrics} == {
-        ("2023-01", "2023-02"),
-        ("2023-02", "2023-01"),
-    }

@@ -1,8 +1,8 @@
-"""Stage 3 end to end: deployments run by real process workers, against a real server. No mocks."""
+"""Stage 3 end to end: deployments run by real process workers, against a real server. No mocks.
+The stage itself runs in the tour (tests/e2e/test_tour.py)."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import time
@@ -13,7 +13,7 @@ from prefect.deployments import run_deployment
 
 from coursekit import config, runs
 from coursekit.services import lifecycle
-from tests.support.run import output, prefect, run
+from tests.support.run import output, prefect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -103,17 +103,3 @@ def test_serve_py_registers_a_static_deployment_and_runs_it_in_its_own_process()
         lifecycle.stop(served.name)
     log = served.log.read_text()
     assert "taxi-served" in log
-
-
-@pytest.mark.readme("make stage-3")
-def test_make_stage_3_end_to_end():
-    done = run("python", "-m", "coursekit", "stage", "3")
-    assert done.returncode == 0, output(done)
-    assert done.stdout.count("Completed") >= 2 and "taxi-from-git" in done.stdout
-    # The scheduled deployments have their upcoming runs on the server, made by its scheduler (three each,
-    # the scheduler's minimum), and the stage shows exactly those.
-    for name in ("taxi-monthly", "taxi-every-6h"):
-        times = runs.upcoming_runs(f"taxi-training/{name}", timeout=5)
-        assert len(times) == 3, (name, times)
-        shown = ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in times)
-        assert re.search(rf"^{name}\s+3\s+{re.escape(shown)}\s*$", done.stdout, re.M), output(done)

@@ -1,5 +1,6 @@
 """Stage 4 end to end: blocks, data, model and code in a real S3-compatible endpoint (moto's server),
-a real Prefect server, and a real process worker. No mocks."""
+a real Prefect server, and a real process worker. No mocks.
+The stage itself runs in the tour (tests/e2e/test_tour.py)."""
 
 from __future__ import annotations
 
@@ -195,26 +196,3 @@ def test_the_s3_flow_reads_the_bucket_trains_uploads_the_model_and_reports(cours
 
 
 # --- the whole stage: deployments, the event trigger, code from the bucket -----------------------------
-
-
-@pytest.mark.readme("make stage-4")
-def test_make_stage_4_end_to_end(prefect_server: str):
-    done = run("python", "-m", "coursekit", "stage", "4", timeout=600)
-    assert done.returncode == 0, output(done)
-    summary = json.loads((config.current().state_dir / "summary" / "stage-4.json").read_text())
-    assert summary["states"] == {"taxi_s3_data (trigger)": "Completed", "taxi_s3_code": "Completed"}
-    assert "objects in the bucket" in summary["key_figure"]
-
-    # The run that the upload's event started, and the run whose code came from the bucket.
-    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("taxi_s3_")}
-    assert str(config.REPO_ROOT / "04_deploy_s3" / "orchestrate_s3.py") in lines["taxi_s3_data"]
-    code_origin = lines["taxi_s3_code"].split()[3]
-    assert code_origin.endswith("/04_deploy_s3/orchestrate_s3.py")
-    assert not code_origin.startswith(str(config.REPO_ROOT))  # a copy pulled into the worker's empty folder
-
-    bucket = S3Bucket.load("course-bucket")
-    stored = [key for key, _ in s3.objects(bucket)]
-    assert "code/taxi/04_deploy_s3/orchestrate_s3.py" in stored and "code/taxi/02_workflow/orchestrate.py" in stored
-    assert not any(key.startswith(("code/taxi/.venv", "code/taxi/data", "code/taxi/tests")) for key in stored)
-    assert not any("/exercises/" in key for key in stored)
-    assert s3.model_key("2023-01", "2023-02") in stored

@@ -1,9 +1,8 @@
-"""Stage 5 end to end: `make stage-5` on a real server, real workers and a real SMTP server; and the
-parts of the Cloud path that can be checked without a Prefect Cloud account."""
+"""Stage 5 beyond the tour (tests/e2e/test_tour.py runs the stage itself): the parts of the Cloud path
+that can be checked without a Prefect Cloud account, and how TARGET reaches the stage."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 
@@ -13,61 +12,10 @@ from prefect.flows import load_flow_from_entrypoint
 
 from coursekit import config
 from coursekit.cli import cloud
-from coursekit.services import lifecycle, smtp
-from tests.support.run import output, run
+from coursekit.services import lifecycle
+from tests.support.run import run
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.mark.readme("make stage-5", because="as TARGET=cloud without a key runs it: the local path, after a warning")
-@pytest.mark.readme("make stage-5 TARGET=cloud", because="without PREFECT_API_KEY: it says what it would do")
-@pytest.mark.readme("python 05_cloud/sweep.py")
-@pytest.mark.readme(
-    "prefect worker start --pool course-scale --name worker-course-scale-1 --limit 1",
-    "prefect worker start --pool course-scale --name worker-course-scale-2 --limit 1",
-    because="the stage starts both, with --type process (the pool's type) added",
-)
-@pytest.mark.usefixtures("prefect_server")
-def test_make_stage_5_end_to_end_and_the_cloud_target_without_a_key(monkeypatch):
-    monkeypatch.delenv("PREFECT_API_KEY", raising=False)
-    monkeypatch.setenv("COURSE_TARGET", "cloud")  # what `make stage-5 TARGET=cloud` sets
-    done = run("python", "-m", "coursekit", "stage", "5", timeout=900)
-    assert done.returncode == 0, output(done)
-    assert "PREFECT_API_KEY is not set, so nothing goes to Prefect Cloud" in done.stdout
-    assert "prefect --profile course-cloud cloud login" in done.stdout  # what the cloud path would have done
-
-    summary = json.loads((config.current().state_dir / "summary" / "stage-5.json").read_text())
-    assert summary["states"]["notified-local"] == "Completed"
-    assert summary["states"]["notified-local (bad month)"] == "Failed"
-    weeks = {name: state for name, state in summary["states"].items() if name.startswith("score-week")}
-    assert weeks == {"score-week 1": "Completed", "score-week 2": "Completed"}
-
-    # The two weeks were shared: each of the two workers (--limit 1) ran one.
-    week_rows = [line for line in done.stdout.splitlines() if re.match(r"week [1-4] ", line)]
-    assert len(week_rows) == 2, done.stdout
-    assert {re.search(r"worker-course-scale-\d", row).group() for row in week_rows} == {
-        "worker-course-scale-1",
-        "worker-course-scale-2",
-    }
-
-    # Delivered to the SMTP server process: a hook and the automation, for each of the two runs.
-    subjects = [m.subject for m in smtp.received()]
-    for source in ("[hook]", "[automation]"):
-        for state in ("Completed", "Failed"):
-            assert any(s.startswith(f"{source} notified-training run") and s.endswith(state) for s in subjects), (
-                f"no {source} email for a {state} run; received {subjects}"
-            )
-    failed = next(m for m in smtp.received() if m.subject.startswith("[automation]") and m.subject.endswith("Failed"))
-    assert "'2023-13' is not a month" in failed.first_lines  # the state message, rendered by the server
-
-    # Applying the automation again (as a second make stage-5 does) replaces it: one, not one per run.
-    from prefect import get_client
-
-    from coursekit.cli.stages import stage5
-
-    stage5.apply_automation()
-    with get_client(sync_client=True) as client:
-        assert len(client.read_automations_by_name("email-on-run-end")) == 1
 
 
 def test_make_passes_target_to_the_stage():
