@@ -11,9 +11,13 @@ from uuid import UUID
 
 import psutil
 import pytest
+import yaml
+from prefect import get_client
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
+from prefect.events.schemas.automations import AutomationCore
 
+from coursekit.config import REPO_ROOT
 from coursekit.services import lifecycle, workers
 from tests.support.deployments import deploy_test_flow, wait_final, wait_running
 
@@ -36,20 +40,35 @@ def _env(proc: psutil.Process) -> dict:
         return {}
 
 
-def test_a_run_whose_worker_dies_ends_crashed_and_a_new_worker_runs_the_next():
-    from coursekit.cli import automations
+# The lesson's automation waits 90 s: three missed heartbeats of 30 s (the course's frequency, and
+# Prefect's minimum). The test runs the same automation with 45 s, scoped to its own deployment and
+# deleted afterwards, so that it can crash no other test's run: the same outcome, 45 s sooner.
+WITHIN_SECONDS = 45
 
-    automations.apply("03_deploy_local/crash-zombies.yaml")
+
+def scaled_crash_automation(deployment_id: UUID) -> AutomationCore:
+    lesson = yaml.safe_load((REPO_ROOT / "03_deploy_local" / "crash-zombies.yaml").read_text())
+    assert lesson["trigger"]["within"] == 90 and lesson["actions"][0]["state"] == "CRASHED"
+    lesson["name"] = f"{lesson['name']} (test, {WITHIN_SECONDS} s)"
+    lesson["trigger"]["within"] = WITHIN_SECONDS
+    lesson["trigger"]["match_related"] = {"prefect.resource.id": f"prefect.deployment.{deployment_id}"}
+    lesson["actions"][0]["message"] = lesson["actions"][0]["message"].replace("90 s", f"{WITHIN_SECONDS} s")
+    return AutomationCore.model_validate(lesson)
+
+
+def test_a_run_whose_worker_dies_ends_crashed_and_a_new_worker_runs_the_next():
     workers.ensure_pool("crash-pool")
     deployment = deploy_test_flow("sleepy", "crash-pool")
+    with get_client(sync_client=True) as client:
+        automation = client.create_automation(scaled_crash_automation(client.read_deployment_by_name(deployment).id))
     worker = workers.start_worker("crash-pool")
     try:
         doomed = run_deployment(deployment, parameters={"seconds": 600}, timeout=0)
         wait_running(doomed.id)
-        time.sleep(5)  # past the run's first heartbeat
+        time.sleep(5)  # past the run's first heartbeat, sent as it starts
         kill_hard(worker, doomed.id)
         # No process is left to report anything: the heartbeat automation marks the run Crashed.
-        crashed = wait_final(doomed.id, timeout=240)
+        crashed = wait_final(doomed.id, timeout=120)
         assert crashed.state.name == "Crashed" and "heartbeat" in crashed.state.message
 
         workers.start_worker("crash-pool", index=2)
@@ -58,6 +77,8 @@ def test_a_run_whose_worker_dies_ends_crashed_and_a_new_worker_runs_the_next():
     finally:
         workers.stop_worker("crash-pool")
         workers.stop_worker("crash-pool", index=2)
+        with get_client(sync_client=True) as client:
+            client.delete_automation(automation)
 
 
 def test_ten_runs_at_once_all_complete_and_the_pool_concurrency_limit_holds():
