@@ -1,14 +1,15 @@
 """Lesson 5e: scale out inside one run: a hyperparameter sweep of the trip-duration model on Dask.
 
-    python 05_cloud/sweep.py                            # on a local Dask cluster: one worker process
+    python 05_cloud/sweep.py                            # on a local Dask cluster, in this process
     python 05_cloud/sweep.py --sequential               # the same sweep, one setting at a time
     python 05_cloud/sweep.py --address tcp://HOST:8786  # on a cluster you started (dask scheduler/worker)
 
 The flow prepares both months once and maps one task over a grid of booster settings. The task runner,
 chosen when the flow is called, decides where those tasks run; with every seed fixed, the RMSEs are the
 same to the last digit wherever that is. Training uses a fixed sample of 20,000 trips (--sample 0: all).
-Compare the times: on a small machine, starting a worker process (it imports Prefect and scikit-learn)
-costs more than four settings save. The table artifact `taxi-sweep` ranks the settings, best first.
+Compare the times: on a small machine, four settings save little, and a cluster of worker processes
+(each imports Prefect and scikit-learn as it starts) would cost more than they save. The table artifact
+`taxi-sweep` ranks the settings, best first.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ from coursekit.lesson.lessons import lesson_module
 pipeline = lesson_module("02_workflow/orchestrate.py")
 
 GRID = [{"learning_rate": rate, "max_leaf_nodes": leaves} for rate in (0.1, 0.2) for leaves in (31, 63)]
-# One worker process with a thread per core of a small machine; no dashboard. A second process would
-# train no faster on 2 cores, and starting it (importing Prefect and scikit-learn) costs seconds.
-LOCAL_CLUSTER = {"n_workers": 1, "threads_per_worker": 2, "processes": True, "dashboard_address": None}
+# A scheduler and one worker with a thread per core of a small machine, in this process; no dashboard.
+# On 2 cores a worker process would train no faster, and starting it (importing Prefect and
+# scikit-learn again) costs seconds. --address sends the same tasks to a cluster of other processes.
+LOCAL_CLUSTER = {"n_workers": 1, "threads_per_worker": 2, "processes": False, "dashboard_address": None}
 
 # Dask workers cannot import lesson files: this file's code and the pipeline's travel with the tasks.
 dask_cluster.send_code_by_value(sys.modules[__name__], pipeline)

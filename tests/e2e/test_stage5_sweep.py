@@ -72,7 +72,8 @@ def test_the_table_artifact_has_one_row_per_setting_and_names_months_and_runner(
     because="the flow, on the runner --address picks, with the address of a cluster the test starts",
 )
 def test_an_existing_cluster_at_an_address_runs_the_sweep(sweep, local_cluster_run):
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    # Worker processes, as `dask scheduler` and `dask worker` start them: the lesson code travels by value.
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
         runner = sweep.task_runner(address=cluster.scheduler_address)
         state = sweep.sweep_flow.with_options(task_runner=runner, **NO_HANGING)(return_state=True)
     assert state.is_completed(), state.message
