@@ -130,21 +130,10 @@ def exercise(request: pytest.FixtureRequest):
 END_TO_END_FIXTURES = {"course_worker", "stage3_deployments", "course_pool", "send_email_deployment"}
 
 
-# The longest modules first: `make test` hands whole modules to its two processes (--dist loadfile), and
-# the tour alone takes minutes; started last, it would leave one process idle while the other finishes it.
-LONGEST_FIRST = ("tests/e2e/test_tour.py", "tests/e2e/test_stage3_workers.py")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
-
-    def rank(item: pytest.Item) -> int:
-        path = item.nodeid.split("::")[0]
-        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-
-    items.sort(key=rank)  # stable: the order within each module, and of the other modules, stays
 
 
 pytest_runtest_makereport = exercises.starters_fail_in_the_test

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from coursekit import config, console
+from coursekit import config, console, files
 from coursekit.services import lifecycle, postgres
 
 NAME = "prefect-server"
@@ -102,8 +102,7 @@ def make_empty_database() -> Path:
     """
     if EMPTY_DATABASE.exists():
         return EMPTY_DATABASE
-    EMPTY_DATABASE.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=EMPTY_DATABASE.parent) as tmp:
+    with tempfile.TemporaryDirectory() as tmp, files.atomic_file(EMPTY_DATABASE) as compact:
         migrated = Path(tmp, "migrated.db")
         env = {
             **os.environ,
@@ -116,10 +115,8 @@ def make_empty_database() -> Path:
         )
         if done.returncode != 0:
             raise lifecycle.ServiceError(f"Could not migrate an empty Prefect database:\n{done.stdout}{done.stderr}")
-        compact = Path(tmp, "empty.db")
         with contextlib.closing(sqlite3.connect(migrated)) as db:
             db.execute("VACUUM INTO ?", (str(compact),))  # one file, without the write-ahead log beside it
-        compact.replace(EMPTY_DATABASE)
     return EMPTY_DATABASE
 
 
@@ -128,10 +125,8 @@ def _start_from_empty_database(database: Path) -> None:
     (the database holds the key that decrypts the blocks' secrets)."""
     if database.exists() or not EMPTY_DATABASE.exists():
         return  # no template (setup skipped): the server migrates its new database itself, as Prefect does
-    partial = database.with_suffix(".copying")
-    shutil.copyfile(EMPTY_DATABASE, partial)
-    partial.chmod(0o600)
-    partial.replace(database)
+    with files.atomic_file(database, mode=0o600) as partial:
+        shutil.copyfile(EMPTY_DATABASE, partial)
 
 
 def _check_it_is_the_server_asked_for(cfg: config.CourseConfig, running: lifecycle.Running) -> None:
