@@ -4,7 +4,11 @@ The code of orchestrate_pre_prefect.py and what Prefect adds (diff the two files
 states, durations and logs show in the UI, retries for errors a retry can fix, cached features,
 parameters checked before any work starts, artifacts under stable keys that the UI compares by run.
 
-    python 02_workflow/orchestrate.py --train 2023-01 --val 2023-02
+    python 02_workflow/orchestrate.py --train 2023-01 --val 2023-02                  # our model
+    python 02_workflow/orchestrate.py --model course --train 2023-01 --val 2023-02   # the course's XGBoost
+
+Each run is also tracked in MLflow (experiment nyc-taxi-experiment) when a tracking server answers:
+`make mlflow` starts the course's, and the two UIs link to each other.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ import argparse
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import course_model  # lesson 2's other files, beside this one: the original course's model, as tasks
 import numpy as np
 import pandas as pd
 import skops.io as sio
-from prefect import flow, task
+from experiment import compare_runs, report, track_in_mlflow  # ...and MLflow tracking, the report, the comparison
+from prefect import flow, runtime, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import INPUTS, TASK_SOURCE
 from sklearn.compose import ColumnTransformer
@@ -29,8 +35,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, TargetEncoder
 from threadpoolctl import threadpool_limits
 
-from coursekit.lesson import run
-from coursekit.lesson.taxi import TaxiDataError, read_month, validate
+from coursekit.lesson import run, ui_link
+from coursekit.lesson.taxi import TaxiDataError, is_synthetic, read_month, validate
 from coursekit.lesson.timing import Stopwatch
 
 PICKUP, DROPOFF = "lpep_pickup_datetime", "lpep_dropoff_datetime"
@@ -132,7 +138,9 @@ def save_model(model: Pipeline) -> str:
 
 
 @flow(name="taxi-training", log_prints=True)
-def main_flow(train_month: str = "2023-01", val_month: str = "2023-02") -> float:
+def main_flow(
+    train_month: str = "2023-01", val_month: str = "2023-02", model: Literal["pickup", "course"] = "pickup"
+) -> float:
     # Check the parameters before any work starts: a typo fails in a second, not after a download.
     validate(train_month), validate(val_month)
     if train_month == val_month:
@@ -141,44 +149,50 @@ def main_flow(train_month: str = "2023-01", val_month: str = "2023-02") -> float
     clock = Stopwatch()
     train_trips, val_trips = read_data(train_month), read_data(val_month)
     clock.lap("read")
-    X_train, y_train = prepare_features(train_trips)
-    X_val, y_val = prepare_features(val_trips)
-    clock.lap("prepare")
-    model = train_model(X_train, y_train)
-    clock.lap("train")
-    rmse = evaluate(model, X_val, y_val)
-    clock.lap("evaluate")
-    saved = save_model(model)
+    if model == "course":
+        X_train, y_train = course_model.prepare_course_features(train_trips)
+        X_val, y_val = course_model.prepare_course_features(val_trips)
+        clock.lap("prepare")
+        fitted: Any = course_model.train_course_model(X_train, y_train, X_val, y_val)
+        clock.lap("train")
+        rmse = course_model.evaluate_course_model(*fitted, X_val, y_val)
+        clock.lap("evaluate")
+        saved = course_model.save_course_model(*fitted)
+        params = {**course_model.COURSE_PARAMS, "num_boost_round": 100, "early_stopping_rounds": 20}
+    else:
+        X_train, y_train = prepare_features(train_trips)
+        X_val, y_val = prepare_features(val_trips)
+        clock.lap("prepare")
+        fitted = train_model(X_train, y_train)
+        clock.lap("train")
+        rmse = evaluate(fitted, X_val, y_val)
+        clock.lap("evaluate")
+        saved = save_model(fitted)
+        params = {"features": ", ".join(FEATURES), **fitted.named_steps["boost"].get_params()}
     clock.lap("save")
-    print(f"Validation RMSE: {rmse:.3f} minutes; model saved to {saved}")
-
-    metrics = {
-        "train_month": train_month,
-        "validation_month": val_month,
-        "rmse_minutes": round(rmse, 3),
-        "train_trips": len(X_train),
-        "validation_trips": len(X_val),
-    }
-    create_markdown_artifact(key="taxi-model-report", markdown=_report(metrics, rmse, clock))
-    create_table_artifact(key="taxi-model-metrics", table=[metrics], description="Validation RMSE in minutes")
-    return rmse
-
-
-def _report(metrics: dict, rmse: float, clock: Stopwatch) -> str:
-    steps = "\n".join(f"| {step} | {seconds:.2f} s |" for step, seconds in clock.seconds.items())
-    return (
-        f"# Trip duration model\n\n**Validation RMSE: {rmse:.2f} minutes** "
-        f"(trained on {metrics['train_month']}, validated on {metrics['validation_month']})\n\n"
-        f"| data | trips |\n|---|---|\n| train | {metrics['train_trips']:,} |\n"
-        f"| validation | {metrics['validation_trips']:,} |\n\n"
-        f"Features, all known at pickup: {', '.join(FEATURES)}\n\n"
-        f"| step | time |\n|---|---|\n{steps}\n| **total** | {clock.total:.2f} s |\n"
+    print(f"Validation RMSE ({model} model): {rmse:.5f} minutes; model saved to {saved}")
+    synthetic = is_synthetic(train_trips) or is_synthetic(val_trips)
+    mlflow_run = track_in_mlflow(
+        model, fitted, {"model": model, "train_month": train_month, "val_month": val_month, **params}, rmse
     )
+    clock.lap("track")
+
+    # One row per run; "data" keeps runs on the synthetic stand-in months apart from runs on real ones.
+    metrics = {"model": model, "train_month": train_month, "validation_month": val_month,
+               "data": "synthetic" if synthetic else "TLC", "rmse_minutes": round(rmse, 5),
+               "train_trips": len(X_train), "validation_trips": len(X_val), "seconds": round(clock.total, 1),
+               "flow_run": ui_link(runtime.flow_run.id), "mlflow_run": mlflow_run or "not tracked"}  # fmt: skip
+    features = FEATURES if model == "pickup" else ["PU_DO", "trip_distance"]
+    create_markdown_artifact(key="taxi-model-report", markdown=report(metrics, features, clock))
+    create_table_artifact(key="taxi-model-metrics", table=[metrics], description="Validation RMSE in minutes")
+    compare_runs()
+    return rmse
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", default="2023-01", help="training month (YYYY-MM) or a parquet path")
     parser.add_argument("--val", default="2023-02", help="validation month (YYYY-MM) or a parquet path")
+    parser.add_argument("--model", default="pickup", choices=["pickup", "course"], help="ours, or the course's XGBoost")
     args = parser.parse_args()
-    print(f"rmse={run(main_flow, train_month=args.train, val_month=args.val):.3f}")
+    print(f"rmse={run(main_flow, train_month=args.train, val_month=args.val, model=args.model):.5f}")

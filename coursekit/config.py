@@ -9,6 +9,7 @@ port) can run the course side by side with another copy of it:
     COURSE_S3_PORT        9000  lesson 4's local S3-compatible endpoint
     COURSE_SMTP_PORT      8025  lesson 5's local SMTP server (or a real server's port, with COURSE_SMTP_SERVER)
     COURSE_POSTGRES_PORT  5433  lesson 5's PostgreSQL
+    COURSE_MLFLOW_PORT    5000  lesson 2's MLflow tracking server (MLFLOW_TRACKING_URI points at another one)
     COURSE_STATE_DIR, COURSE_DATA_DIR, COURSE_MODELS_DIR   .course, data, models
 """
 
@@ -32,6 +33,7 @@ class CourseConfig:
     s3_port: int = 9000
     smtp_port: int = 8025
     postgres_port: int = 5433
+    mlflow_port: int = 5000
     # Opt-in: "user:password" that the course's server asks for (and every course process sends).
     server_auth: str | None = None
     # Opt-in: the server's database instead of SQLite in PREFECT_HOME (`make postgres` prints one).
@@ -68,6 +70,16 @@ class CourseConfig:
         return f"http://{self.host}:{self.s3_port}"
 
     @property
+    def mlflow_url(self) -> str:
+        """The course's MLflow tracking server (lesson 2's embedded default; `make mlflow`)."""
+        return f"http://{self.host}:{self.mlflow_port}"
+
+    @property
+    def tracking_uri(self) -> str:
+        """Where training runs are tracked: MLFLOW_TRACKING_URI when set, else the course's own server."""
+        return os.environ.get("MLFLOW_TRACKING_URI") or self.mlflow_url
+
+    @property
     def git_url(self) -> str:
         """The local bare git repository that lesson 3's git pull step clones from (no GitHub needed)."""
         return (self.state_dir / "git" / "course.git").as_uri()
@@ -82,6 +94,8 @@ class CourseConfig:
             "COURSE_STATE_DIR": str(self.state_dir),
             "COURSE_DATA_DIR": str(self.data_dir),
             "COURSE_MODELS_DIR": str(self.models_dir),
+            # Lesson 2's training runs log to MLflow here (make mlflow), and so does the `mlflow` command.
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
             "PREFECT_HOME": str(self.prefect_home),
             "PREFECT_API_URL": self.api_url,
             "PREFECT_SERVER_API_HOST": self.host,
@@ -151,6 +165,7 @@ def current() -> CourseConfig:
         data_dir=_folder("COURSE_DATA_DIR", "data"),
         models_dir=_folder("COURSE_MODELS_DIR", "models"),
         postgres_port=port_from("COURSE_POSTGRES_PORT", 5433),
+        mlflow_port=port_from("COURSE_MLFLOW_PORT", 5000),
         # An empty value means "not set": an empty auth string would still switch the server's login on.
         server_auth=os.environ.get("COURSE_SERVER_AUTH") or None,
         database_url=os.environ.get("COURSE_DATABASE_URL") or None,

@@ -49,6 +49,17 @@ def cmd_smtp(_: argparse.Namespace) -> None:
     console.ok(f"Local SMTP server up at {settings.where}; mail it receives goes to {config.shown(smtp.mail_dir())}")
 
 
+def cmd_mlflow(_: argparse.Namespace) -> None:
+    from coursekit.services import tracking
+
+    cfg = config.current()
+    if not tracking.uses_own_server():
+        console.say(f"MLFLOW_TRACKING_URI points at {cfg.tracking_uri}: no local tracking server needed.")
+        return
+    url = tracking.ensure_running()
+    console.ok(f"MLflow tracking server up at {url}: open it for the experiment nyc-taxi-experiment")
+
+
 def cmd_ui(_: argparse.Namespace) -> None:
     cfg = config.current()
     if not server.healthy(cfg.api_url):
@@ -99,6 +110,10 @@ def cmd_bench(_: argparse.Namespace) -> None:
 
 def cmd_tour(_: argparse.Namespace) -> None:
     server.ensure_running(wait=False)  # it boots while the stage runners import Prefect and scikit-learn
+    from coursekit.services import tracking
+
+    if tracking.uses_own_server():
+        tracking.ensure_running(wait=False)  # and MLflow's, for stage 2, while stage 1 runs
     from coursekit.cli import stages
 
     try:
@@ -175,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("facts", help="start lesson 1's flaky facts API").set_defaults(func=cmd_facts)
     sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
     sub.add_parser("smtp", help="start lesson 5's local SMTP server").set_defaults(func=cmd_smtp)
+    sub.add_parser("mlflow", help="start lesson 2's MLflow tracking server").set_defaults(func=cmd_mlflow)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     empty = sub.add_parser("empty-database", help="migrate the empty database new servers start from (make setup)")
     empty.set_defaults(func=cmd_empty_database)

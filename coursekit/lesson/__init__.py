@@ -7,6 +7,9 @@
     dask_cluster           lesson 5's Dask plumbing: the scheduler handshake, lesson code sent by value
     s3_errors              lesson 4's object-storage errors in one line
 
+`ui_link(flow_run_id)` is a run's page in the UI the course teaches, the one the server opens at its root
+(Prefect's `runtime.flow_run.ui_url` points at the new UI's path, /flow-runs/...).
+
 `run` (below) is what a lesson script calls under `if __name__ == "__main__":`: run the flow, and turn
 a failure into one readable line and exit code 1 instead of a traceback (Prefect has already logged
 the details, and the UI shows them).
@@ -21,6 +24,9 @@ from prefect import Flow
 from prefect.states import State
 
 from coursekit import console, runs
+from coursekit.runs import ui_link
+
+__all__ = ["run", "ui_link"]
 
 
 def run(flow: Flow, **parameters: Any) -> Any:

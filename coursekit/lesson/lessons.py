@@ -58,11 +58,16 @@ def lesson_module(relative_path: str, root: Path | None = None) -> ModuleType:
     assert spec is not None and spec.loader is not None  # a .py path always has a spec and a loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # before it runs, as `import` does: its own classes can look it up
+    # Its folder first on sys.path while it runs, as for `python FILE` and for Prefect's entrypoints: a lesson
+    # file imports the lesson's other files by name (02_workflow/orchestrate.py: `import course_model`).
+    sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     except BaseException:
         del sys.modules[name]  # a file that fails to load is not half-registered for the next try
         raise
+    finally:
+        sys.path.remove(str(path.parent))
     return module
 
 

@@ -243,4 +243,10 @@ def read_month(month_or_path: str | Path) -> pd.DataFrame:
                 trips[column] = trips[column].astype("Int64" if nullable else dtype)
             except (TypeError, ValueError) as err:
                 raise TaxiDataError(f"{path}: column {column} does not hold {dtype} values ({err}).") from err
+    trips.attrs["source"] = str(path)  # is_synthetic() reads it: synthetic data is never passed off as real
     return trips
+
+
+def is_synthetic(trips: pd.DataFrame) -> bool:
+    """True for trips read from a synthetic month (the offline stand-in), which results must say."""
+    return ".synthetic." in Path(trips.attrs.get("source", "")).name

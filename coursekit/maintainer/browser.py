@@ -74,6 +74,7 @@ BLOCKS = {4: ("aws-credentials/course-aws", "s3-bucket/course-bucket")}
 AUTOMATIONS = {5: ("email-on-run-end",)}
 WORK_POOLS = {3: ("course-pool",), 5: ("course-scale",)}
 METRICS_KEY = "taxi-model-metrics"
+RUNS_KEY = "taxi-training-runs"  # every training run so far, one table
 TRIGGERED = "taxi-training-s3/taxi_s3_data"  # its run is started by an event, through the deployment's trigger
 HISTORY = 10  # the newest versions of the metrics artifact whose RMSE is checked one by one
 
@@ -83,6 +84,9 @@ SHOTS = (
     "stage1-task-run-attempts.png",
     "stage2-rmse-history.png",
     "stage2-rmse-table.png",
+    "stage2-training-runs.png",
+    "stage2-mlflow-runs.png",
+    "stage2-mlflow-compare.png",
     "stage3-deployments.png",
     "stage4-blocks.png",
     "stage4-event-triggered-run.png",
@@ -132,6 +136,15 @@ class MetricsVersion:
 
 
 @dataclass(frozen=True)
+class Tracked:
+    """The newest MLflow run of each model in the course's experiment: what the MLflow UI should list."""
+
+    url: str
+    experiment_id: str
+    runs: dict[str, tuple[str, str]]  # model -> (run id, run name)
+
+
+@dataclass(frozen=True)
 class Named:
     """A deployment, block, automation or work pool, with the one detail its list page shows beside the name."""
 
@@ -152,6 +165,8 @@ class Expected:
     blocks: list[Named]
     automations: list[Named]
     work_pools: list[Named]
+    training_runs: tuple[str, list[dict]]  # the newest taxi-training-runs version: its id and rows
+    tracked: Tracked
 
     def run(self, what: str) -> Run:
         return next(r for r in self.runs if r.what == what)
@@ -183,7 +198,49 @@ def read_expected() -> Expected:
         retried = _most_attempted_task_run(client, stage1)
         metrics = _metrics_history(client)
         deployment_count = len(client.read_deployments())
-    return Expected(found_runs, retried, metrics, deployment_count, deployments, blocks, automations, work_pools)
+    return Expected(
+        found_runs,
+        retried,
+        metrics,
+        deployment_count,
+        deployments,
+        blocks,
+        automations,
+        work_pools,
+        _training_runs(),
+        _tracked(),
+    )
+
+
+def _training_runs() -> tuple[str, list[dict]]:
+    newest = runs.artifact_history(RUNS_KEY, limit=1)
+    if not newest:
+        raise UICheckFailed(f"No {RUNS_KEY} artifact on the server: run `make stage-2` first.")
+    data = newest[0].data
+    return str(newest[0].id), json.loads(data) if isinstance(data, str) else data
+
+
+def _tracked() -> Tracked:
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    from coursekit.lesson.tracking import EXPERIMENT
+
+    url = config.current().tracking_uri
+    try:
+        client = MlflowClient(url)
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        found = client.search_runs([experiment.experiment_id], order_by=["start_time DESC"]) if experiment else []
+    except MlflowException as err:
+        raise UICheckFailed(f"The MLflow tracking server at {url} does not answer ({err}): `make mlflow`.") from None
+    newest: dict[str, tuple[str, str]] = {}
+    for run in found:
+        model = run.data.tags.get("model")
+        if model and run.info.status == "FINISHED":
+            newest.setdefault(model, (run.info.run_id, run.info.run_name))
+    if experiment is None or set(newest) != {"course", "pickup"}:
+        raise UICheckFailed(f"MLflow at {url} has no finished run of both models in {EXPERIMENT}: `make stage-2`.")
+    return Tracked(url, experiment.experiment_id, newest)
 
 
 def _latest_run(client, stage: int, what: str) -> Run | None:
@@ -285,11 +342,13 @@ class Screenshots:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
 
-    def take(self, page, name: str) -> None:
+    def take(self, page, name: str, *, settled: bool = True) -> None:
         if self.folder is None:
             return
         # The checked content is on the page; the rest (counts, graphs) has arrived once the network is quiet.
-        page.wait_for_load_state("networkidle")
+        # MLflow's UI polls its server for as long as it is open: its network is never quiet (settled=False).
+        if settled:
+            page.wait_for_load_state("networkidle")
         page.screenshot(path=self.folder / name)
 
 
@@ -423,6 +482,37 @@ def check_rmse_history(page, expected: Expected, shots: Screenshots) -> str:
     )
 
 
+def check_training_runs(page, expected: Expected, shots: Screenshots) -> str:
+    """The taxi-training-runs table lists every training run so far: one row each, both models among them."""
+    artifact_id, rows = expected.training_runs
+    _open(page, f"/artifacts/artifact/{artifact_id}")
+    what = f"the table of {RUNS_KEY} with its {len(rows)} runs"
+    _visible(page, page.locator("th[title='model']"), f"a model column in {what}")
+    _count(page, page.locator("tbody tr"), len(rows), what)
+    for model in ("course", "pickup"):
+        _visible(page, page.locator("tbody td").get_by_text(model, exact=True), f"a run of the {model} model in {what}")
+    shots.take(page, "stage2-training-runs.png")
+    return f"training runs: {RUNS_KEY} lists all {len(rows)} runs so far, of both models"
+
+
+def check_mlflow(page, expected: Expected, shots: Screenshots) -> str:
+    """MLflow's own UI lists the newest run of each model, and compares the two."""
+    tracked = expected.tracked
+    page.goto(f"{tracked.url}/#/experiments/{tracked.experiment_id}/runs", wait_until="domcontentloaded")
+    for model, (_, name) in tracked.runs.items():
+        _visible(page, page.get_by_role("link", name=name, exact=True), f"MLflow's run {name!r} of the {model} model")
+    shots.take(page, "stage2-mlflow-runs.png", settled=False)
+    ids = json.dumps([run_id for run_id, _ in tracked.runs.values()])
+    page.goto(
+        f"{tracked.url}/#/compare-runs?runs={ids}&experiments={json.dumps([tracked.experiment_id])}",
+        wait_until="domcontentloaded",
+    )
+    _visible(page, page.get_by_text("rmse", exact=True), "the rmse metric in MLflow's comparison of the two models")
+    shots.take(page, "stage2-mlflow-compare.png", settled=False)
+    names = " and ".join(name for _, name in tracked.runs.values())
+    return f"MLflow: the experiment lists and compares the newest run of each model ({names})"
+
+
 def check_deployments(page, expected: Expected, shots: Screenshots) -> str:
     """The deployments page counts every deployment and shows the course's, each with its flow."""
     _open(page, "/deployments")
@@ -488,6 +578,8 @@ CHECKS: tuple[Callable[..., str], ...] = (
     check_runs,
     check_retries,
     check_rmse_history,
+    check_training_runs,
+    check_mlflow,
     check_deployments,
     check_blocks_and_trigger,
     check_automations_and_pools,
@@ -510,7 +602,7 @@ def browser_page() -> Iterator:
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise UICheckFailed("Playwright is not installed in this environment: run `make setup`.") from None
-    local = config.current().ui_url
+    local = (config.current().ui_url, config.current().tracking_uri)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         try:

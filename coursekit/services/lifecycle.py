@@ -80,6 +80,7 @@ def throwaway_course(state_dir: Path) -> dict[str, str]:
     The tests and `make bench` run such a course beside the learner's, whose server and files stay as they are.
     """
     return {
+        "MLFLOW_TRACKING_URI": "",  # not the learner's tracking server: the throw-away course's own
         "COURSE_STATE_DIR": str(state_dir),
         "COURSE_DATA_DIR": str(state_dir / "data"),
         "COURSE_MODELS_DIR": str(state_dir / "models"),
@@ -91,6 +92,7 @@ def throwaway_course(state_dir: Path) -> dict[str, str]:
                 "COURSE_S3_PORT",
                 "COURSE_SMTP_PORT",
                 "COURSE_POSTGRES_PORT",
+                "COURSE_MLFLOW_PORT",
             )
         },
     }

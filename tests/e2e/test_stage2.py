@@ -3,6 +3,7 @@ The stage itself runs in the tour (tests/e2e/test_tour.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -12,11 +13,13 @@ import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
-from coursekit import runs
+from coursekit import config, runs
 from coursekit.lesson import paths
 from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
+from coursekit.services import lifecycle, tracking
 from tests.support.run import output, run
+from tests.support.tlc import real_month
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -29,7 +32,7 @@ def orchestrate():
 def synthetic_file(folder: Path, month: int, rows: int = 4_000, **changes) -> Path:
     """A small synthetic month as a parquet path; a fresh seed, so no earlier cache entry matches it."""
     trips = synthetic_month(2023, month, rows=rows, seed=uuid.uuid4().int % 10**6).assign(**changes)
-    path = folder / f"green_tripdata_2023-{month:02d}.parquet"
+    path = folder / f"green_tripdata_2023-{month:02d}.synthetic.parquet"  # named as the offline fallback names it
     trips.to_parquet(path)
     return path
 
@@ -49,7 +52,7 @@ def test_cli_takes_parquet_paths_prints_rmse_last_and_saves_the_model(tmp_path):
     train, val = synthetic_file(tmp_path, 1), synthetic_file(tmp_path, 2)
     done = run("python", "02_workflow/orchestrate.py", "--train", str(train), "--val", str(val))
     assert done.returncode == 0, output(done)
-    assert re.fullmatch(r"rmse=\d+\.\d{3}", done.stdout.strip().splitlines()[-1]), output(done)
+    assert re.fullmatch(r"rmse=\d+\.\d{5}", done.stdout.strip().splitlines()[-1]), output(done)
     assert paths.model_file().is_file()
     report = runs.artifact_history("taxi-model-report", limit=1)[0]
     assert "Validation RMSE" in report.data and "| prepare |" in report.data
@@ -128,3 +131,77 @@ def test_classification_flow_runs_seven_tagged_tasks_and_reports():
     report = runs.artifact_history("churn-model-report", limit=1)[0]
     assert f"{scores['f1']:.3f}" in report.data
     assert (paths.models_dir() / "churn_classifier.skops").is_file()
+
+
+# --- the course's model, tracked in MLflow ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlflow_server() -> str:
+    """The course's real MLflow tracking server (`make mlflow`), for this test session's course."""
+    return tracking.ensure_running()
+
+
+def flow_run_of(done) -> str:
+    return re.findall(r"/runs/flow-run/([0-9a-f-]{36})", done.stdout)[-1]
+
+
+@pytest.mark.readme("python 02_workflow/orchestrate.py --model course --train 2023-01 --val 2023-02")
+@pytest.mark.readme("make mlflow", because="the fixture starts the same server, with coursekit.services.tracking")
+def test_the_course_model_prints_the_homework_rmse_and_each_ui_links_to_the_other(mlflow_server):
+    from mlflow.tracking import MlflowClient
+
+    train, val = real_month("2023-01"), real_month("2023-02")
+    done = run("python", "02_workflow/orchestrate.py", "--model", "course", "--train", str(train), "--val", str(val))
+    assert done.returncode == 0, output(done)
+    assert done.stdout.strip().splitlines()[-1] == "rmse=5.19931", output(done)
+
+    flow_run_id = flow_run_of(done)
+    client = MlflowClient(mlflow_server)
+    experiment = client.get_experiment_by_name("nyc-taxi-experiment")
+    [tracked] = client.search_runs([experiment.experiment_id], f"tags.`prefect.flow_run_id` = '{flow_run_id}'")
+    assert tracked.info.status == "FINISHED"
+    assert tracked.data.tags["model"] == "course"
+    assert tracked.data.tags["prefect.flow_run_url"] == runs.ui_link(flow_run_id)
+    assert f"{tracked.data.metrics['rmse']:.5f}" == "5.19931"
+    assert tracked.data.params["max_depth"] == "30" and tracked.data.params["tree_method"] == "exact"
+    logged = {a.path for a in client.list_artifacts(tracked.info.run_id)}
+    assert logged == {"preprocessor"}, logged  # the booster is a logged model, not a plain artifact
+    [model] = client.search_logged_models(
+        [experiment.experiment_id], filter_string=f"source_run_id = '{tracked.info.run_id}'"
+    )
+    assert model.name == "models_mlflow"  # mlflow.xgboost.log_model, as the course logs it
+
+    # The Prefect side: the run's report links to the MLflow run, and its metrics row says where it is.
+    link = f"{mlflow_server}/#/experiments/{experiment.experiment_id}/runs/{tracked.info.run_id}"
+    metrics = runs.metrics_of(flow_run_id)
+    assert metrics["mlflow_run"] == link and metrics["model"] == "course" and metrics["data"] == "TLC"
+    report = next(a for a in runs.artifact_history("taxi-model-report", limit=20) if str(a.flow_run_id) == flow_run_id)
+    assert f"MLflow run: {link}" in report.data
+
+
+def test_a_tracking_server_that_does_not_answer_is_named_in_one_line_and_the_run_still_trains(tmp_path):
+    nobody = f"http://127.0.0.1:{lifecycle.free_port()}"
+    train, val = synthetic_file(tmp_path, 1), synthetic_file(tmp_path, 2)
+    done = run("python", "02_workflow/orchestrate.py", "--train", str(train), "--val", str(val),
+               env={"MLFLOW_TRACKING_URI": nobody})  # fmt: skip
+    assert done.returncode == 0, output(done)
+    said = [line for line in (done.stdout + done.stderr).splitlines() if "No MLflow tracking server answers" in line]
+    assert len(said) == 1, output(done)
+    assert f"answers at {nobody}: this run is not tracked" in said[0]
+    assert "unset the variable to use the course's: `make mlflow`" in said[0]
+    assert runs.metrics_of(flow_run_of(done))["mlflow_run"] == "not tracked"
+
+
+def test_the_comparison_table_lists_every_training_run_so_far(orchestrate, tmp_path):
+    train, val = synthetic_file(tmp_path, 1), synthetic_file(tmp_path, 2)
+    for model in ("pickup", "course"):
+        assert orchestrate.main_flow(str(train), str(val), model=model, return_state=True).is_completed()
+    [table] = runs.artifact_history("taxi-training-runs", limit=1)
+    rows = json.loads(table.data)
+    metrics = runs.artifact_history("taxi-model-metrics", limit=200)
+    published = [json.loads(m.data)[0] for m in metrics if m.created <= table.created]
+    assert [r["flow_run"] for r in rows] == [m["flow_run"] for m in published if "model" in m]
+    assert [r["model"] for r in rows[:2]] == ["course", "pickup"]  # newest first
+    assert all(r["data"] == "synthetic" for r in rows[:2])
+    assert config.current().ui_url in rows[0]["flow_run"]

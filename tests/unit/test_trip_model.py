@@ -117,7 +117,7 @@ def _definitions(relative_path: str) -> dict[str, str]:
 
 def test_the_plain_script_and_the_flow_run_the_same_code():
     plain = _definitions("02_workflow/orchestrate_pre_prefect.py")
-    flow = _definitions("02_workflow/orchestrate.py")
+    flow = {**_definitions("02_workflow/course_model.py"), **_definitions("02_workflow/orchestrate.py")}
     assert {"read_data", "prepare_features", "train_model", "evaluate", "save_model", "main"} <= set(plain)
     differs = [name for name in plain if name != "main" and plain[name] != flow.get(name)]
     assert not differs, f"orchestrate.py should add Prefect to these, not change them: {differs}"
@@ -129,3 +129,45 @@ def test_a_model_file_that_carries_another_type_is_refused(tmp_path):
     sio.dump({"model": pipeline.train_model.fn(X, y), "payload": os.system}, crafted)  # a function to call
     with pytest.raises(UntrustedTypesFoundException, match="system"):
         sio.load(crafted, trusted=model_types.TRIP_MODEL)
+
+
+# --- the original course's model (--model course) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("train_month", "val_month", "answer"),
+    [("2023-01", "2023-02", "5.19931"), ("2023-02", "2023-03", "5.37")],  # the 2023 homework's Q3 and Q4
+)
+def test_the_course_model_gives_the_2023_homework_answers_on_the_real_months(train_month, val_month, answer):
+    X_train, y_train = pipeline.course_model.prepare_course_features.fn(taxi.read_month(real_month(train_month)))
+    X_val, y_val = pipeline.course_model.prepare_course_features.fn(taxi.read_month(real_month(val_month)))
+    fitted = pipeline.course_model.train_course_model.fn(X_train, y_train, X_val, y_val)
+    rmse = pipeline.course_model.evaluate_course_model.fn(*fitted, X_val, y_val)
+    decimals = len(answer.split(".")[1])
+    assert f"{rmse:.{decimals}f}" == answer, (
+        f"RMSE {rmse:.5f} on {train_month} -> {val_month}, the homework says {answer}"
+    )
+
+
+def test_the_course_features_are_the_route_as_text_and_the_distance_of_trips_of_1_to_60_minutes():
+    trips = synthetic_month(2023, 1, rows=2_000, seed=9)
+    dicts, minutes = pipeline.course_model.prepare_course_features.fn(trips)
+    kept = (trips.lpep_dropoff_datetime - trips.lpep_pickup_datetime).dt.total_seconds().between(60, 3600)
+    assert len(dicts) == len(minutes) == kept.sum()
+    assert minutes.min() >= 1 and minutes.max() <= 60
+    first = trips[kept].iloc[0]
+    assert dicts[0] == {"PU_DO": f"{first.PULocationID}_{first.DOLocationID}", "trip_distance": first.trip_distance}
+
+
+def test_the_course_model_is_saved_in_formats_that_load_without_pickle(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_MODELS_DIR", str(tmp_path))
+    dicts, minutes = pipeline.course_model.prepare_course_features.fn(synthetic_month(2023, 1, rows=2_000, seed=9))
+    vectorizer, booster = pipeline.course_model.train_course_model.fn(
+        dicts[:1500], minutes[:1500], dicts[1500:], minutes[1500:]
+    )
+    pipeline.course_model.save_course_model.fn(vectorizer, booster)
+    loaded = pipeline.course_model.xgb.Booster(model_file=tmp_path / "course_xgboost.json")
+    again = sio.load(tmp_path / "course_preprocessor.skops")  # a DictVectorizer: trusted by skops as it is
+    before = booster.predict(pipeline.course_model.xgb.DMatrix(vectorizer.transform(dicts[1500:])))
+    after = loaded.predict(pipeline.course_model.xgb.DMatrix(again.transform(dicts[1500:])))
+    assert np.array_equal(before, after)
