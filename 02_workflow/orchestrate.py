@@ -17,7 +17,7 @@ import argparse
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import course_model  # lesson 2's other files, beside this one: the original course's model, as tasks
 import numpy as np
@@ -138,11 +138,11 @@ def save_model(model: Pipeline) -> str:
 
 
 @flow(name="taxi-training", log_prints=True)
-def main_flow(
-    train_month: str = "2023-01", val_month: str = "2023-02", model: Literal["pickup", "course"] = "pickup"
-) -> float:
+def main_flow(train_month: str = "2023-01", val_month: str = "2023-02", model: str = "pickup") -> float:
     # Check the parameters before any work starts: a typo fails in a second, not after a download.
     validate(train_month), validate(val_month)
+    if model not in ("pickup", "course"):
+        raise ValueError(f"Model {model!r} is not one of the lesson's: use model='pickup' (ours) or 'course'.")
     if train_month == val_month:
         raise ValueError(f"Train and validation month are both {train_month}: validate on data the model has not seen.")
 

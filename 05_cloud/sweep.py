@@ -42,7 +42,7 @@ GRID = [{"learning_rate": rate, "max_leaf_nodes": leaves} for rate in (0.1, 0.2)
 LOCAL_CLUSTER = {"n_workers": 1, "threads_per_worker": 2, "processes": False, "dashboard_address": None}
 
 # Dask workers cannot import lesson files: this file's code and the pipeline's travel with the tasks.
-dask_cluster.send_code_by_value(sys.modules[__name__], pipeline)
+dask_cluster.send_code_by_value(sys.modules[__name__], pipeline, *dask_cluster.lesson_modules_of(pipeline))
 
 
 # Passed on as a future, the result stays where it was made: on Dask the prepared trips go from the

@@ -4,6 +4,8 @@ scheduler answers, and lesson code that reaches the workers."""
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 from types import ModuleType
 
 import cloudpickle
@@ -41,3 +43,13 @@ def send_code_by_value(*modules: ModuleType) -> None:
     """
     for module in modules:
         cloudpickle.register_pickle_by_value(module)
+
+
+def lesson_modules_of(module: ModuleType) -> list[ModuleType]:
+    """The lesson files `module` imported by name from its own folder (orchestrate.py: course_model, experiment)."""
+    folder = Path(module.__file__ or "").resolve().parent
+    return [
+        m
+        for m in list(sys.modules.values())
+        if m is not module and (file := getattr(m, "__file__", None)) and Path(file).resolve().parent == folder
+    ]
