@@ -75,6 +75,9 @@ def evaluate_course_model(vectorizer: DictVectorizer, booster: xgb.Booster, dict
 def save_course_model(vectorizer: DictVectorizer, booster: xgb.Booster) -> str:
     folder = Path(os.environ.get("COURSE_MODELS_DIR", Path(__file__).resolve().parents[1] / "models"))
     folder.mkdir(parents=True, exist_ok=True)
-    sio.dump(vectorizer, folder / "course_preprocessor.skops")  # the course pickled it to preprocessor.b
-    booster.save_model(folder / "course_xgboost.json")  # xgboost's own format: no pickle either
-    return str(folder / "course_xgboost.json")
+    part = folder / f"course_preprocessor.{os.getpid()}.part"  # each file whole, then renamed into place
+    sio.dump(vectorizer, part)  # the course pickled it to preprocessor.b
+    part.replace(folder / "course_preprocessor.skops")
+    part = folder / f"course_xgboost.{os.getpid()}.part.json"  # xgboost picks its format by the last suffix
+    booster.save_model(part)  # xgboost's own format: no pickle either
+    return str(part.replace(folder / "course_xgboost.json"))

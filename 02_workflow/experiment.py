@@ -6,7 +6,6 @@ orchestrate.py calls these at the end of its flow, whichever model it trained.
 from __future__ import annotations
 
 import json
-import os
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ REQUIREMENTS = [f"{package}=={version(package)}" for package in ("scikit-learn",
 
 
 @task(name="Track in MLflow")
-def track_in_mlflow(model_name: str, model: Any, params: dict, rmse: float) -> str | None:
+def track_in_mlflow(model_name: str, model: Any, params: dict, rmse: float, saved: str) -> str | None:
     uri = tracking_server()  # None, after a line saying so, when no tracking server answers
     if uri is None:
         return None
@@ -41,8 +40,8 @@ def track_in_mlflow(model_name: str, model: Any, params: dict, rmse: float) -> s
         if model_name == "course":
             vectorizer, booster = model
             mlflow.xgboost.log_model(booster, name="models_mlflow", pip_requirements=REQUIREMENTS)
-            preprocessor = Path(os.environ.get("COURSE_MODELS_DIR", "models"), "course_preprocessor.skops")
-            mlflow.log_artifact(str(preprocessor), artifact_path="preprocessor")
+            # The DictVectorizer's file, saved beside the booster's (the course logged its preprocessor.b).
+            mlflow.log_artifact(str(Path(saved).with_name("course_preprocessor.skops")), artifact_path="preprocessor")
         else:
             # skops, as our own file: MLflow checks that the file loads with the types the course trusts.
             mlflow.sklearn.log_model(

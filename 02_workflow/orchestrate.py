@@ -173,7 +173,7 @@ def main_flow(train_month: str = "2023-01", val_month: str = "2023-02", model: s
     print(f"Validation RMSE ({model} model): {rmse:.5f} minutes; model saved to {saved}")
     synthetic = is_synthetic(train_trips) or is_synthetic(val_trips)
     mlflow_run = track_in_mlflow(
-        model, fitted, {"model": model, "train_month": train_month, "val_month": val_month, **params}, rmse
+        model, fitted, {"model": model, "train_month": train_month, "val_month": val_month, **params}, rmse, saved
     )
     clock.lap("track")
 

@@ -1,11 +1,10 @@
 """Lesson 2 (before): the taxi trip-duration training pipeline as a plain script, fresh from a notebook.
 
-It works, until it doesn't: nobody sees when it ran or how long each step took, a flaky download
-kills the whole run, every run recomputes the same features, and the score lives in a terminal
-that is gone tomorrow. Diff it with orchestrate.py: the difference is what Prefect adds.
+It works, until it doesn't: nobody sees when it ran or how long each step took, a flaky download kills
+the whole run, every run recomputes the same features, and the score lives in a terminal that is gone
+tomorrow. Diff it with orchestrate.py (and course_model.py): the difference is what Prefect adds.
 
-    python 02_workflow/orchestrate_pre_prefect.py --train 2023-01 --val 2023-02
-    python 02_workflow/orchestrate_pre_prefect.py --model course --train 2023-01 --val 2023-02
+    python 02_workflow/orchestrate_pre_prefect.py [--model course] --train 2023-01 --val 2023-02
 """
 
 from __future__ import annotations
@@ -166,9 +165,12 @@ def evaluate_course_model(vectorizer: DictVectorizer, booster: xgb.Booster, dict
 def save_course_model(vectorizer: DictVectorizer, booster: xgb.Booster) -> str:
     folder = Path(os.environ.get("COURSE_MODELS_DIR", Path(__file__).resolve().parents[1] / "models"))
     folder.mkdir(parents=True, exist_ok=True)
-    sio.dump(vectorizer, folder / "course_preprocessor.skops")  # the course pickled it to preprocessor.b
-    booster.save_model(folder / "course_xgboost.json")  # xgboost's own format: no pickle either
-    return str(folder / "course_xgboost.json")
+    part = folder / f"course_preprocessor.{os.getpid()}.part"  # each file whole, then renamed into place
+    sio.dump(vectorizer, part)  # the course pickled it to preprocessor.b
+    part.replace(folder / "course_preprocessor.skops")
+    part = folder / f"course_xgboost.{os.getpid()}.part.json"  # xgboost picks its format by the last suffix
+    booster.save_model(part)  # xgboost's own format: no pickle either
+    return str(part.replace(folder / "course_xgboost.json"))
 
 
 def main(train_month: str = "2023-01", val_month: str = "2023-02", model: str = "pickup") -> float:
