@@ -9,8 +9,12 @@ often. A few values are missing, as in any export from a real system.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+
+from coursekit.files import atomic_file
 
 NUMERIC = ["CreditScore", "Age", "Tenure", "Balance", "NumOfProducts", "HasCrCard", "IsActiveMember", "EstimatedSalary"]
 CATEGORICAL = ["Geography", "Gender"]
@@ -56,3 +60,10 @@ def make_customers(rows: int = 10_000, seed: int = 42) -> pd.DataFrame:
     for column, share in {"CreditScore": 0.02, "Age": 0.01, "Geography": 0.01, "EstimatedSalary": 0.02}.items():
         customers.loc[rng.random(rows) < share, column] = np.nan if column != "Geography" else None
     return customers
+
+
+def write_customers(path: Path, rows: int = 10_000, seed: int = 42) -> Path:
+    """Generate the table and write it to a CSV file, whole or not at all; the flow reads it back."""
+    with atomic_file(path) as part:
+        make_customers(rows, seed).to_csv(part, index=False)
+    return path

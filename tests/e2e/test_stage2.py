@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import skops.io as sio
 from prefect import get_client
 from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
 
 from coursekit import config, runs
-from coursekit.lesson import paths
+from coursekit.lesson import churn, model_types, paths
 from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
 from coursekit.services import lifecycle, tracking
@@ -117,20 +118,50 @@ def test_a_month_with_no_usable_trip_says_so_and_writes_no_model(orchestrate, tm
     assert models_after == models_before and not list(paths.models_dir().glob("*.part"))
 
 
-def test_classification_flow_runs_seven_tagged_tasks_and_reports():
+def test_classification_flow_reads_its_data_file_and_runs_seven_described_tasks(tmp_path):
     classification = lesson_module("02_workflow/classification.py")
     from prefect import tags
 
+    data = churn.write_customers(tmp_path / "customers.csv", rows=3_000)
     with tags("lesson-2", "classification"):
-        state = classification.churn_classification(rows=3_000, return_state=True)
+        state = classification.churn_classification(data_path=str(data), return_state=True)
     assert state.is_completed(), state.message
     scores = state.result()
     assert 0.6 < scores["accuracy"] <= 1 and 0.3 < scores["f1"] <= 1
-    tasks = task_runs(state.state_details.flow_run_id)
-    assert len(tasks) == 7 and all({"lesson-2", "classification"} <= set(t.tags) for t in tasks)
+    tasks = {t.name.rsplit("-", 1)[0]: t for t in task_runs(state.state_details.flow_run_id)}
+    assert sorted(tasks) == sorted(
+        ["Load customers", "Preprocess", "Split", "Train with feature selection", "Predict", "Evaluate", "Save model"]
+    )
+    assert all({"lesson-2", "classification"} <= set(t.tags) for t in tasks.values())
+    assert {"io"} <= set(tasks["Load customers"].tags) and {"model"} <= set(tasks["Predict"].tags)
+    assert tasks["Load customers"].empirical_policy.retries == 2
     report = runs.artifact_history("churn-model-report", limit=1)[0]
-    assert f"{scores['f1']:.3f}" in report.data
-    assert (paths.models_dir() / "churn_classifier.skops").is_file()
+    assert f"{scores['f1']:.3f}" in report.data and "3,000 customers" in report.data
+    saved = sio.load(paths.models_dir() / "churn_classifier.skops", trusted=model_types.CHURN_MODEL)
+    assert type(saved["classify"]).__name__ == "RandomForestClassifier"
+
+
+@pytest.mark.readme("python 02_workflow/classification.py --data data/bank_churn.csv", because="a CSV in tmp_path")
+@pytest.mark.readme(
+    "python 02_workflow/classification.py",
+    because="make stage-2 runs it in the tour (tests/e2e/test_tour.py checks the generated file and the run)",
+)
+def test_classification_cli_classifies_the_csv_it_is_given(tmp_path):
+    data = churn.write_customers(tmp_path / "my customers.csv", rows=2_000, seed=7)
+    done = run("python", "02_workflow/classification.py", "--data", str(data))
+    assert done.returncode == 0, output(done)
+    assert "Generated" not in done.stdout, output(done)  # a file was given: nothing is generated
+    report = runs.artifact_history("churn-model-report", limit=1)[0]
+    assert f"`{data}`: 2,000 customers" in report.data
+
+
+def test_classification_flow_fails_at_once_on_a_missing_data_file(tmp_path):
+    classification = lesson_module("02_workflow/classification.py")
+    state = classification.churn_classification(data_path=str(tmp_path / "nope.csv"), return_state=True)
+    assert state.is_failed()
+    assert task_runs(state.state_details.flow_run_id) == []
+    with pytest.raises(FileNotFoundError, match=r"No such file: .*nope\.csv\. Give the path of a customers CSV"):
+        state.result()
 
 
 # --- the course's model, tracked in MLflow ---------------------------------------------------------------

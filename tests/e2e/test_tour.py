@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 from prefect import get_client
 from prefect_aws import S3Bucket
@@ -183,6 +184,8 @@ def test_stage_4_triggers_a_run_by_event_and_runs_code_from_the_bucket(tour: Tou
     assert not any("/exercises/" in key for key in stored)
     assert s3.model_key("2023-01", "2023-02") in stored
     assert (paths.models_dir() / "churn_classifier.skops").is_file()
+    generated = paths.data_dir() / "bank_churn.csv"  # stage 2 wrote the table first; the flow read that file
+    assert pd.read_csv(generated).shape == (10_000, 12)
 
 
 @pytest.mark.readme("make stage-5", because="the tour runs stage 5 with make stage-5's runner, TARGET=cloud, no key")
