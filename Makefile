@@ -46,8 +46,8 @@ $(STAMP): requirements/course.lock requirements/bootstrap.lock
 	@echo "✓ Environment ready in $(VENV)" >&2  # stderr: eval "$$(make -s env)" reads stdout
 
 lock: ## Re-resolve dependencies into the hashed pin files (no download URLs recorded)
-	uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --generate-hashes --no-header -o requirements/course.lock
-	uv pip compile requirements/bootstrap.in --universal --python-version 3.11 --generate-hashes --no-header -o requirements/bootstrap.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 --generate-hashes --no-header -o requirements/course.lock
+	$(VENV)/bin/uv pip compile requirements/bootstrap.in --universal --python-version 3.11 --generate-hashes --no-header -o requirements/bootstrap.lock
 
 env: $(STAMP) ## Print the exports that point your shell at the course server: eval "$(make -s env)"
 	@$(COURSE) env
