@@ -379,13 +379,20 @@ def test_eval_make_env_points_a_shell_at_the_course():
     bare = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     bare["PATH"] = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if ".venv" not in p)
     done = shell(
-        'eval "$(make -s env)"\ncommand -v python prefect\necho "api=$PREFECT_API_URL"\nprefect config view',
+        'eval "$(make -s env)"\ntype -P python prefect\necho "api=$PREFECT_API_URL"\nprefect config view\n'
+        'prefect deployment run main-flow/taxi_local_data\necho "rc=$?"',
         env={**bare, "COLUMNS": "200"},
     )
     assert done.returncode == 0, output(done)
     venv_bin = Path(sys.executable).parent
     assert done.stdout.splitlines()[:3] == [str(venv_bin / "python"), str(venv_bin / "prefect"), f"api={cfg.api_url}"]
-    assert f"PREFECT_API_URL='{cfg.api_url}' (from env)" in done.stdout, output(done)
+    assert f"PREFECT_API_URL='{cfg.api_url}' (from env)" in done.stdout, output(done)  # other commands: Prefect's
+    # The videos' deployment name: one line with the course's command, exit 2, and Prefect never ran.
+    assert done.stdout.splitlines()[-1] == "rc=2", output(done)
+    assert done.stderr.strip().splitlines()[-1] == (
+        '✗ "main-flow/taxi_local_data" is what the course videos type; here: lesson 4\'s deployment of the training '
+        "flow. Run: prefect deployment run taxi-training/taxi_local_data   (docs/course-map.md maps every name)"
+    ), output(done)
 
 
 @pytest.mark.readme(

@@ -11,7 +11,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from coursekit import config, console, course
+from coursekit import config, console, course, course_names
 from coursekit.services import lifecycle, server
 
 
@@ -179,6 +179,7 @@ def cmd_env(_: argparse.Namespace) -> None:
     for name, value in config.current().prefect_env().items():
         print(f"export {name}={shlex.quote(value)}")
     print(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
+    print(course_names.shell_guard(sys.executable))  # the videos' names (main-flow/...) get the course's
 
 
 def main(argv: list[str] | None = None) -> int:
