@@ -30,9 +30,8 @@ def corrected(argv: list[str]) -> tuple[list[str], str] | None:
     """The command with the first video name replaced by the course's, and why; None if it has none."""
     for old, new, why in VIDEO_NAMES:
         if old in argv:
-            return [
-                new if word == old else word for word in argv
-            ], f'"{old}" is what the course videos type; here: {why}'
+            command = [new if word == old else word for word in argv]
+            return command, f'"{old}" is what the course videos type; here: {why}'
     return None
 
 
