@@ -11,16 +11,20 @@
 (Prefect's `runtime.flow_run.ui_url` points at the new UI's path, /flow-runs/...).
 
 `run` (below) is what a lesson script calls under `if __name__ == "__main__":`: run the flow, and turn
-a failure into one readable line and exit code 1 instead of a traceback (Prefect has already logged
-the details, and the UI shows them).
+a failure into one readable line and exit code 1 instead of a traceback. The traceback is not lost:
+Prefect sends it with the run's logs to the server, and the run's page in the UI shows it; only the
+terminal leaves it out (COURSE_TRACEBACKS=1 puts it back there too).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from typing import Any, cast
 
 from prefect import Flow
+from prefect.logging.handlers import PrefectConsoleHandler
 from prefect.states import State
 
 from coursekit import console, runs
@@ -29,7 +33,29 @@ from coursekit.runs import ui_link
 __all__ = ["run", "ui_link"]
 
 
+class TerminalWithoutTracebacks(logging.Filter):
+    """For Prefect's terminal handler only; the handler that sends logs to the server runs first.
+
+    - the flow's "Encountered exception" record (message and traceback) and its "Finished in state
+      Failed" line: `run` prints the failure in one line instead;
+    - a task run's failure keeps its line, without the traceback under it;
+    - "EventsWorker - Still processing items" at exit, which is Prefect flushing its events, not news.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.name == "prefect.flow_runs" and (record.exc_info or message.startswith("Finished in state Failed")):
+            return False
+        if record.exc_info and record.name == "prefect.task_runs":
+            record.exc_info, record.exc_text = None, None  # the server's handler has already sent it whole
+        return not message.startswith("Still processing items")
+
+
 def run(flow: Flow, **parameters: Any) -> Any:
+    if not os.environ.get("COURSE_TRACEBACKS"):
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.addFilter(TerminalWithoutTracebacks())
     state = cast(State, flow(**parameters, return_state=True))
     flow_run_id = state.state_details.flow_run_id or "?"
     console.say(f"See this run in the UI: {runs.ui_link(flow_run_id)}")
@@ -38,7 +64,7 @@ def run(flow: Flow, **parameters: Any) -> Any:
     try:
         state.result()
     except Exception as exc:  # noqa: BLE001 (any failure of the flow is reported the same way)
-        console.fail(f"Flow {flow.name!r} ended {state.name}: {exc}")
+        console.fail(f"Flow {flow.name!r} ended {state.name}: {exc}")  # the traceback: in the run's logs
     else:
         console.fail(f"Flow {flow.name!r} ended {state.name}: {state.message}")
     sys.exit(1)

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import skops.io as sio
 from prefect import get_client
-from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId, TaskRunFilter, TaskRunFilterFlowRunId
 
 from coursekit import config, runs
 from coursekit.lesson import churn, model_types, paths
@@ -82,6 +82,23 @@ def test_bad_months_fail_before_any_task_runs(orchestrate, tmp_path):
     assert "Write it as YYYY-MM" in message and not tasks
     message, tasks = failed_message(orchestrate, "2023-01", "2023-01")
     assert "both 2023-01" in message and not tasks
+
+
+def test_a_mistake_on_the_command_line_prints_one_line_and_the_traceback_stays_in_the_runs_logs():
+    done = run("python", "02_workflow/orchestrate.py", "--train", "2023-13")
+    assert done.returncode == 1, output(done)
+    expected = (
+        "✗ Flow 'taxi-training' ended Failed: '2023-13' is not a month. Write it as YYYY-MM, e.g. 2023-01 for "
+        "January 2023 (or give the path of a .parquet file)."
+    )
+    errors = done.stderr.strip().splitlines()
+    # Prefect's two lines as the run begins, then the course's one line: no traceback, no exit chatter.
+    assert len(errors) == 3 and errors[-1] == expected, output(done)
+    assert "Beginning flow run" in errors[0] and "View at" in errors[1], output(done)
+    flow_run_id = re.search(r"/runs/flow-run/([0-9a-f-]{36})", done.stdout).group(1)
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    assert any("Traceback (most recent call last)" in log.message and "TaxiDataError" in log.message for log in logs)
 
 
 def test_a_yellow_taxi_file_is_refused_without_retrying(orchestrate, tmp_path):
