@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server facts s3 smtp mlflow postgres ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 smtp mlflow postgres worker ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ mlflow: $(STAMP) ## Start lesson 2's MLflow tracking server (make stage-2 does i
 
 postgres: $(STAMP) ## Start the course's PostgreSQL (lesson 5) and print the COURSE_DATABASE_URL to export
 	@$(PY) -m coursekit.services.postgres
+
+# The pool a worker polls: make worker POOL=course-scale. course-pool is the one lessons 3 to 5 deploy to.
+POOL ?= course-pool
+
+worker: $(STAMP) ## Start a process worker for the course's pool in the background (POOL=course-scale for the other)
+	@$(COURSE) worker --pool $(POOL)
 
 ui: $(STAMP) ## Print the UI address (and open it where a browser exists)
 	@$(COURSE) ui

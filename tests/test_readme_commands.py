@@ -270,6 +270,7 @@ MAKE_RUNS: dict[str, str | tuple[str, ...]] = {
     "facts": "-m coursekit facts",
     "smtp": "-m coursekit smtp",
     "mlflow": "-m coursekit mlflow",
+    "worker": "-m coursekit worker --pool course-pool",
     "env": "-m coursekit env",
     "tour": "-m coursekit tour",
     "bench": "-m coursekit bench",
@@ -393,6 +394,45 @@ def test_eval_make_env_points_a_shell_at_the_course():
         '✗ "main-flow/taxi_local_data" is what the course videos type; here: lesson 4\'s deployment of the training '
         "flow. Run: prefect deployment run taxi-training/taxi_local_data   (docs/course-map.md maps every name)"
     ), output(done)
+
+
+@pytest.mark.e2e
+@pytest.mark.readme("make worker", because="make worker POOL=...: a pool of the test's own, then the same command")
+@pytest.mark.readme(
+    "prefect deployment run 'taxi-training/taxi-default' --param val_month=2023-03 --watch",
+    because="typed in the course's shell on a deployment of the test's own pool, before and after make worker; "
+    "make stage-3 runs taxi-default with --param and --watch on its worker (tests/e2e/test_tour.py)",
+)
+@pytest.mark.usefixtures("prefect_server")
+def test_a_deployment_run_typed_by_hand_says_when_no_worker_polls_its_pool_and_make_worker_starts_one():
+    from prefect import get_client
+
+    from coursekit.services import lifecycle, workers
+
+    pool = "hand-typed-pool"  # a pool of this test's own: no stage's worker polls it
+    workers.ensure_pool(pool)
+    with get_client(sync_client=True) as client:
+        flow_id = client.create_flow_from_name("hand-typed")
+        client.create_deployment(flow_id=flow_id, name="no-worker", work_pool_name=pool, entrypoint="x.py:f")
+    run_it = 'eval "$(make -s env)"\nprefect deployment run hand-typed/no-worker'
+    waiting = shell(run_it)
+    assert waiting.returncode == 0 and "Created flow run" in waiting.stdout, output(waiting)  # still created
+    assert waiting.stderr.strip().splitlines()[0] == (
+        "! No worker polls work pool 'hand-typed-pool': this run of hand-typed/no-worker will wait as Late until one "
+        "does. Start one in the background with `make worker POOL=hand-typed-pool` (or `prefect worker start "
+        "--pool hand-typed-pool`)."
+    ), output(waiting)
+    try:
+        started = shell(f"make worker POOL={pool}")
+        assert started.returncode == 0, output(started)
+        assert f"Worker worker-{pool}-1 polls work pool {pool!r} in the background" in started.stdout, output(started)
+        assert lifecycle.status(f"worker-{pool}-1") is not None
+        deadline = time.time() + 30  # the pool turns READY on the worker's first heartbeat
+        while (polled := shell(run_it)).stderr.strip() and time.time() < deadline:
+            time.sleep(1)
+        assert polled.returncode == 0 and polled.stderr.strip() == "", output(polled)
+    finally:
+        workers.stop_worker(pool)
 
 
 @pytest.mark.readme(

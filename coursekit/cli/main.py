@@ -11,7 +11,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from coursekit import config, console, course, course_names
+from coursekit import config, console, course, before_prefect
 from coursekit.services import lifecycle, server
 
 
@@ -58,6 +58,22 @@ def cmd_mlflow(_: argparse.Namespace) -> None:
         return
     url = tracking.ensure_running()
     console.ok(f"MLflow tracking server up at {url}: open it for the experiment nyc-taxi-experiment")
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """A process worker for one of the course's pools, in the background until `make stop`."""
+    from coursekit.services import workers
+
+    server.ensure_running(quiet=True)
+    workers.ensure_pool(args.pool)
+    name = workers.service_name(args.pool)
+    already = lifecycle.status(name) is not None
+    if not already:
+        workers.start_worker(args.pool)
+    console.ok(
+        f"Worker {name} {'was already polling' if already else 'polls'} work pool {args.pool!r} in the background "
+        f"(log: {config.shown(config.current().log_dir / (name + '.log'))}). `make stop` stops it."
+    )
 
 
 def cmd_ui(_: argparse.Namespace) -> None:
@@ -179,7 +195,7 @@ def cmd_env(_: argparse.Namespace) -> None:
     for name, value in config.current().prefect_env().items():
         print(f"export {name}={shlex.quote(value)}")
     print(f'export PATH={shlex.quote(str(Path(sys.executable).parent))}:"$PATH"')
-    print(course_names.shell_guard(sys.executable))  # the videos' names (main-flow/...) get the course's
+    print(before_prefect.shell_guard(sys.executable))  # the videos' names (main-flow/...) get the course's
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
     sub.add_parser("smtp", help="start lesson 5's local SMTP server").set_defaults(func=cmd_smtp)
     sub.add_parser("mlflow", help="start lesson 2's MLflow tracking server").set_defaults(func=cmd_mlflow)
+    worker = sub.add_parser("worker", help="a process worker for a course pool, in the background")
+    worker.add_argument("--pool", default="course-pool")
+    worker.set_defaults(func=cmd_worker)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     empty = sub.add_parser("empty-database", help="migrate the empty database new servers start from (make setup)")
     empty.set_defaults(func=cmd_empty_database)

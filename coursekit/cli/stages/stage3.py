@@ -12,7 +12,7 @@ from coursekit.cli.stages.common import (
     require_completed,
     show_deployment_runs,
 )
-from coursekit.services import gitrepo, server, workers
+from coursekit.services import gitrepo, lifecycle, server, workers
 
 SCHEDULED = ("taxi-monthly", "taxi-every-6h")  # the deployments of 03_deploy_local/prefect.yaml with a schedule
 
@@ -56,4 +56,6 @@ def stage_3() -> StageResult:
             "The server's scheduler made no runs for a scheduled deployment: see .course/logs/prefect-server.log"
         )
     console.say(f"Deployments and their schedules: {config.current().ui_url}/deployments")
+    if lifecycle.status(workers.service_name("course-pool")) is None:  # the stage's worker has stopped
+        console.say("Runs you start now wait as Late until a worker polls course-pool: `make worker` starts one.")
     return result

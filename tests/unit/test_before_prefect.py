@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from coursekit import course_names
+from coursekit import before_prefect
 from coursekit.config import REPO_ROOT
 
 
@@ -35,7 +35,7 @@ def test_every_course_name_in_the_map_exists_here():
         for deployment in yaml.safe_load(prefect_yaml.read_text()).get("deployments") or []
         if deployment.get("work_pool")
     }
-    for old, new, _ in course_names.VIDEO_NAMES:
+    for old, new, _ in before_prefect.VIDEO_NAMES:
         if "/" in new:
             assert new in deployments, f"{old} -> {new}: no such deployment in the lessons' prefect.yaml"
         elif new.startswith("prefect_"):
@@ -47,14 +47,14 @@ def test_every_course_name_in_the_map_exists_here():
 
 
 def test_a_command_with_a_video_name_gets_the_course_command():
-    command, why = course_names.corrected(["deployment", "run", "main-flow-s3/taxi_s3_data", "--watch"])
+    command, why = before_prefect.corrected(["deployment", "run", "main-flow-s3/taxi_s3_data", "--watch"])
     assert command == ["deployment", "run", "taxi-training-s3/taxi_s3_data", "--watch"]
     assert why.startswith('"main-flow-s3/taxi_s3_data" is what the course videos type')
-    assert course_names.corrected(["block", "register", "-m", "prefect-aws"])[0][-1] == "prefect_aws"
-    assert course_names.corrected(["deployment", "run", "taxi-training/taxi_local_data"]) is None
+    assert before_prefect.corrected(["block", "register", "-m", "prefect-aws"])[0][-1] == "prefect_aws"
+    assert before_prefect.corrected(["deployment", "run", "taxi-training/taxi_local_data"]) is None
 
 
 def test_the_shell_guard_matches_whole_words_only():
-    guard = course_names.shell_guard("/venv/bin/python")
+    guard = before_prefect.shell_guard("/venv/bin/python")
     assert '*" main-flow "*' in guard and '*"main-flow' not in guard  # main-flow-s3 is not "main-flow"
     assert guard.splitlines()[-2] == '  command prefect "$@"'
