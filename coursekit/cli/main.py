@@ -11,7 +11,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from coursekit import config, console, course, before_prefect
+from coursekit import before_prefect, config, console, course
 from coursekit.services import lifecycle, server
 
 
