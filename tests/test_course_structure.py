@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,19 @@ def test_no_committed_file_records_a_package_download_address():
         options = {line.strip().split("=")[0] for line in text.splitlines() if line.strip().startswith("--")}
         assert options == {"--hash"}, f"{lock}: options other than --hash (an index setting?): {options}"
         assert "://" not in text, f"{lock} records an address"
+
+
+def test_lint_checks_the_course_code_and_leaves_the_learners_exercise_files_alone():
+    """`make test` lints first; a learner's answer in ruff's bad books must not stop their tests running."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    linted = {
+        Path(line).relative_to(REPO_ROOT).as_posix()
+        for line in subprocess.run([ruff, "check", "--show-files", "."], cwd=REPO_ROOT, capture_output=True, text=True)
+        .stdout.split()
+        if line.endswith(".py")
+    }
+    starters = {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("0*/exercises/ex*.py")}
+    solutions = {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("0*/exercises/solutions/ex*.py")}
+    assert starters and solutions and "coursekit/lesson/taxi.py" in linted
+    assert not starters & linted, sorted(starters & linted)
+    assert solutions <= linted, sorted(solutions - linted)
