@@ -118,8 +118,9 @@ def test_lint_checks_the_course_code_and_leaves_the_learners_exercise_files_alon
     ruff = str(Path(sys.executable).parent / "ruff")
     linted = {
         Path(line).relative_to(REPO_ROOT).as_posix()
-        for line in subprocess.run([ruff, "check", "--show-files", "."], cwd=REPO_ROOT, capture_output=True, text=True)
-        .stdout.split()
+        for line in subprocess.run(
+            [ruff, "check", "--show-files", "."], cwd=REPO_ROOT, capture_output=True, text=True
+        ).stdout.split()
         if line.endswith(".py")
     }
     starters = {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("0*/exercises/ex*.py")}
