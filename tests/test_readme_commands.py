@@ -396,6 +396,24 @@ def test_eval_make_env_points_a_shell_at_the_course():
     ), output(done)
 
 
+def test_a_lesson_script_in_a_shell_not_pointed_at_the_course_says_so_in_one_line(tmp_path):
+    bare = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    unset = shell(".venv/bin/python 02_workflow/classification.py", env={**bare, "PREFECT_HOME": str(tmp_path)})
+    assert unset.returncode == 1, output(unset)
+    assert unset.stderr.strip() == (
+        "✗ This shell is not pointed at the course's Prefect server (PREFECT_API_URL is not set), so Prefect would "
+        'start a throwaway one just for this script. Run eval "$(make -s env)" in this shell first.'
+    ), output(unset)
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/api"
+    down = shell(".venv/bin/python 02_workflow/classification.py", env={**bare, "PREFECT_API_URL": url})
+    assert down.returncode == 1, output(down)
+    assert down.stderr.strip() == (
+        f"✗ The Prefect server is not answering at {url}: start it, or point PREFECT_API_URL at one that runs."
+    ), output(down)
+
+
 @pytest.mark.e2e
 @pytest.mark.readme("make worker", because="make worker POOL=...: a pool of the test's own, then the same command")
 @pytest.mark.readme(

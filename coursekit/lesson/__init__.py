@@ -21,13 +21,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import urllib.request
 from typing import Any, cast
 
 from prefect import Flow
 from prefect.logging.handlers import PrefectConsoleHandler
+from prefect.settings import get_current_settings
 from prefect.states import State
 
-from coursekit import console, runs
+from coursekit import config, console, runs
 from coursekit.runs import ui_link
 
 __all__ = ["run", "ui_link"]
@@ -51,7 +53,32 @@ class TerminalWithoutTracebacks(logging.Filter):
         return not message.startswith("Still processing items")
 
 
+def the_course_server_answers() -> None:
+    """Exit with one line unless this process talks to a Prefect server that answers.
+
+    Without PREFECT_API_URL (a shell not set up with `eval "$(make -s env)"`), Prefect would start a
+    throwaway server of its own for the script, and the run's link would lead nowhere after it exits.
+    """
+    url = get_current_settings().api.url
+    if not url:
+        console.fail(
+            "This shell is not pointed at the course's Prefect server (PREFECT_API_URL is not set), so Prefect "
+            'would start a throwaway one just for this script. Run eval "$(make -s env)" in this shell first.'
+        )
+        sys.exit(1)
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=5):
+            pass
+    except OSError:
+        course_server = url.rstrip("/") == config.current().api_url
+        what = "`make server` starts it" if course_server else "start it, or point PREFECT_API_URL at one that runs"
+        console.fail(f"The Prefect server is not answering at {url}: {what}.")
+        sys.exit(1)
+
+
 def run(flow: Flow, **parameters: Any) -> Any:
+    if "PREFECT_API_KEY" not in os.environ:  # Prefect Cloud (lesson 5) answers for itself, with a key
+        the_course_server_answers()
     if not os.environ.get("COURSE_TRACEBACKS"):
         for handler in logging.getLogger().handlers:
             if isinstance(handler, PrefectConsoleHandler):
