@@ -2,7 +2,8 @@
 
     python 04_deploy_s3/upload_data.py --months 2023-01 2023-02
 
-Each month goes to `data/green_tripdata_YYYY-MM.parquet` in the bucket of the `course-bucket` block.
+Each month goes to `data/green_tripdata_YYYY-MM.parquet` in the bucket of the `course-bucket` block
+(`...YYYY-MM.synthetic.parquet` for a synthetic stand-in, offline).
 When all of them are there, the flow emits the event `course.taxi.data.uploaded`, naming the last two
 months. The deployment `taxi_s3_data` has a trigger on that event (see prefect.yaml): a worker then
 trains on the new data without anyone starting the run.
@@ -35,9 +36,12 @@ def check_month(month: str) -> int:
 @task(name="Upload month")
 def upload_month(month: str, bucket_block: str) -> str:
     bucket = S3Bucket.load(bucket_block)
-    key = f"data/green_tripdata_{month}.parquet"  # where orchestrate_s3.py looks for it
+    local = taxi.resolve(month)
+    # Where orchestrate_s3.py looks for it: the file's own name, so that offline the synthetic stand-in
+    # is data/green_tripdata_2023-01.synthetic.parquet, never taken for the real month.
+    key = f"data/{local.name}"
     with explained(bucket, key=key):
-        bucket.upload_from_path(taxi.resolve(month), key)
+        bucket.upload_from_path(local, key)
     return key
 
 

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from coursekit import config
 from coursekit.services.s3 import S3Error, S3Settings, explain, local_url
 
-__all__ = ["S3Error", "check_access", "explained", "settings_of"]
+__all__ = ["S3Error", "check_access", "explained", "has_object", "settings_of"]
 
 
 @contextmanager
@@ -64,3 +64,15 @@ def check_access(bucket: Any) -> None:
     """
     with explained(bucket):
         bucket.credentials.get_s3_client().list_objects_v2(Bucket=bucket.bucket_name, MaxKeys=1)
+
+
+def has_object(bucket: Any, key: str) -> bool:
+    """Whether the bucket holds `key` (a HEAD request); any other error than "not found" is explained."""
+    with explained(bucket, key=key):
+        try:
+            bucket.credentials.get_s3_client().head_object(Bucket=bucket.bucket_name, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
+    return True

@@ -203,16 +203,25 @@ def _synthetic_instead(month: str, url: str, err: Exception) -> Path:
     from coursekit.lesson.taxi_synthetic import synthetic_month
 
     target = paths.data_dir() / f"green_tripdata_{month}.synthetic.parquet"
-    year, number = (int(part) for part in month.split("-"))
-    table = pa.Table.from_pandas(synthetic_month(year, number), schema=GREEN_SCHEMA, preserve_index=False)
-    with atomic_file(target) as part:
-        pq.write_table(table, part)
-    console.warn(
-        f"Could not download {url}: {_why(err)}.\n"
-        f"  Using a SYNTHETIC {month} instead (exact TLC schema, made-up trips): {target}\n"
-        f"  For the real data, {real_data}."
-    )
+    if not target.is_file():  # the same month is the same made-up trips: made once, then reused
+        year, number = (int(part) for part in month.split("-"))
+        table = pa.Table.from_pandas(synthetic_month(year, number), schema=GREEN_SCHEMA, preserve_index=False)
+        with atomic_file(target) as part:
+            pq.write_table(table, part)
+    if _synthetic_said:  # the notice in full once per process (one run), a reminder for each other month
+        if month not in _synthetic_said:
+            console.warn(f"{month} is SYNTHETIC too (no download): {target}")
+    else:
+        console.warn(
+            f"Could not download {url}: {_why(err)}.\n"
+            f"  Using a SYNTHETIC {month} instead (exact TLC schema, made-up trips): {target}\n"
+            f"  For the real data, {real_data}. Results on synthetic months are marked as such."
+        )
+    _synthetic_said.add(month)
     return target
+
+
+_synthetic_said: set[str] = set()  # the months this process has said are synthetic
 
 
 def read_month(month_or_path: str | Path) -> pd.DataFrame:

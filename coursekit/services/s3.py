@@ -137,18 +137,21 @@ CREDENTIALS_BLOCK = "course-aws"  # aws-credentials/course-aws
 BUCKET_BLOCK = "course-bucket"  # s3-bucket/course-bucket
 
 
-def month_key(month: str) -> str:
-    return f"data/green_tripdata_{month}.parquet"
+def month_key(month: str, *, synthetic: bool = False) -> str:
+    return f"data/green_tripdata_{month}{'.synthetic' if synthetic else ''}.parquet"
 
 
-def model_key(train_month: str, val_month: str) -> str:
-    return f"models/{train_month}_{val_month}/trip_duration.skops"
+def model_key(train_month: str, val_month: str, *, synthetic: bool = False) -> str:
+    """A model trained on synthetic months is kept apart from real ones, and says so in its key."""
+    return f"models/{train_month}_{val_month}{'.synthetic' if synthetic else ''}/trip_duration.skops"
 
 
 def objects(bucket, prefix: str = "") -> list[tuple[str, int]]:
     """(key, size) of every object under `prefix`."""
     from coursekit.lesson.s3_errors import explained
 
-    with explained(bucket):
-        listed = bucket.list_objects(prefix)
+    with explained(bucket):  # boto3 itself: S3Bucket.list_objects logs "Listing objects in bucket ." for the root
+        pages = bucket.credentials.get_s3_client().get_paginator("list_objects_v2")
+        listed = [entry for page in pages.paginate(Bucket=bucket.bucket_name, Prefix=prefix) for entry in
+                  page.get("Contents", [])]  # fmt: skip
     return [(entry["Key"], entry["Size"]) for entry in listed]

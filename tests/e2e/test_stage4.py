@@ -12,6 +12,7 @@ import pytest
 from prefect_aws import AwsCredentials, S3Bucket
 
 from coursekit import config
+from coursekit.lesson import taxi
 from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.s3_errors import check_access
 from coursekit.services import lifecycle, s3
@@ -183,7 +184,9 @@ def test_the_s3_flow_reads_the_bucket_trains_uploads_the_model_and_reports(cours
     assert done.returncode == 0, output(done)
     rmse = float(done.stdout.strip().splitlines()[-1].removeprefix("rmse="))
     assert 0 < rmse < 20
-    model_key = s3.model_key("2023-01", "2023-02")
+    synthetic = ".synthetic." in taxi.resolve("2023-01").name  # offline, the upload was the stand-in
+    assert {s3.month_key(m, synthetic=synthetic) for m in ("2023-01", "2023-02")} <= set(data_keys(course_blocks))
+    model_key = s3.model_key("2023-01", "2023-02", synthetic=synthetic)
     assert model_key in [key for key, _ in s3.objects(course_blocks, "models/")]
 
     from coursekit import runs
@@ -191,6 +194,8 @@ def test_the_s3_flow_reads_the_bucket_trains_uploads_the_model_and_reports(cours
     report = runs.artifact_history("taxi-s3-report", limit=1)[0]
     assert f"**Validation RMSE: {rmse:.2f} minutes**" in report.data
     assert f"s3://{course_blocks.bucket_name}/{model_key}" in report.data
+    assert f"`s3://{course_blocks.bucket_name}/{s3.month_key('2023-02', synthetic=synthetic)}`" in report.data
+    assert ("SYNTHETIC stand-ins for 2023-01" in report.data) == synthetic
     flow_run = runs.latest_flow_run("taxi-training-s3")
     assert runs.rmse_of(flow_run.id) == pytest.approx(rmse, abs=1e-3)  # from its subflow, lesson 2's flow
 

@@ -36,6 +36,7 @@ def data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("TLC_BASE_URL", CLOSED_PORT_URL)
     monkeypatch.delenv("COURSE_TLC_DIR", raising=False)
     monkeypatch.delenv("COURSE_OFFLINE_DATA", raising=False)
+    monkeypatch.setattr(taxi, "_synthetic_said", set())  # each test is a process of its own
     return tmp_path / "data"
 
 
@@ -225,6 +226,17 @@ def test_offline_falls_back_with_a_notice(data_dir: Path, capsys: pytest.Capture
     path = taxi.resolve(MONTH)
     assert path.name.endswith(".synthetic.parquet")
     assert "no connection" in capsys.readouterr().out
+
+
+def test_the_synthetic_notice_is_said_once_per_process(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    taxi.read_month("2023-01")
+    first = capsys.readouterr().out
+    taxi.read_month("2023-02")
+    taxi.read_month("2023-01")  # the same month again: its file is reused, and nothing more is said
+    again = capsys.readouterr().out
+    assert first.count("Using a SYNTHETIC 2023-01 instead") == 1
+    synthetic_feb = data_dir / "green_tripdata_2023-02.synthetic.parquet"
+    assert again.strip() == f"! 2023-02 is SYNTHETIC too (no download): {synthetic_feb}"
 
 
 def test_fallback_can_be_switched_off(tlc: FakeTLC, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
