@@ -110,10 +110,17 @@ def cmd_stop(_: argparse.Namespace) -> None:
 def cmd_stage(args: argparse.Namespace) -> None:
     from coursekit.cli import stages  # imports Prefect (seconds); the service commands stay fast without it
 
+    stages.stop_on_ctrl_c()
     try:
         stages.run_stage(args.number)
     except stages.StageFailed as exc:
         raise SystemExit(f"✗ {exc}") from None
+    except (KeyboardInterrupt, stages.Interrupted):
+        console.fail(
+            f"Stopped by Ctrl-C in stage {args.number}: its workers are stopped; the server and the other services "
+            f"keep running (`make status`; `make stop` ends them). `make stage-{args.number}` runs it again."
+        )
+        raise SystemExit(130) from None
 
 
 def cmd_bench(_: argparse.Namespace) -> None:
@@ -132,10 +139,18 @@ def cmd_tour(_: argparse.Namespace) -> None:
         tracking.ensure_running(wait=False)  # and MLflow's, for stage 2, while stage 1 runs
     from coursekit.cli import stages
 
+    stages.stop_on_ctrl_c()
     try:
         stages.tour()
     except stages.StageFailed as exc:
         raise SystemExit(f"✗ {exc}") from None
+    except (KeyboardInterrupt, stages.Interrupted) as exc:
+        where = f" in stage {exc.args[0]}" if exc.args else ""
+        console.fail(
+            f"Stopped by Ctrl-C{where}: the tour's workers are stopped; the server and the other services keep "
+            "running (`make status`; `make stop` ends them). `make tour` starts again from stage 1."
+        )
+        raise SystemExit(130) from None
 
 
 def cmd_ui_check(_: argparse.Namespace) -> None:
@@ -233,4 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     except lifecycle.ServiceError as exc:
         console.fail(str(exc))
         return 1
+    except KeyboardInterrupt:  # a second Ctrl-C, while the first one's clean-up runs, or any other command
+        console.fail("Stopped by Ctrl-C. `make status` lists what is still running; `make stop` ends it.")
+        return 130
     return 0

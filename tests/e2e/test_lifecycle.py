@@ -5,10 +5,16 @@ Uses its own state directory and ports, so stopping everything does not touch th
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
+
 import psutil
 import pytest
 import requests
 
+from coursekit.config import REPO_ROOT
 from coursekit.services import lifecycle
 from tests.support.run import output, run
 
@@ -46,3 +52,30 @@ def test_server_is_idempotent_and_stop_leaves_no_course_process(tmp_path):
 
 def _pids_listening_on(*ports: int) -> set[int]:
     return {c.pid for c in psutil.net_connections("tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port in ports}
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_one_ctrl_c_stops_a_stage_in_one_line_and_the_services_keep_running():
+    stage = subprocess.Popen(
+        [sys.executable, "-m", "coursekit", "stage", "1"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    printed = []
+    for line in stage.stdout:  # the first lesson script has started: its flow run is under way
+        printed.append(line)
+        if line.startswith("▶ python 01_intro/cat_facts.py"):
+            break
+    time.sleep(1)
+    stage.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    rest, errors = stage.communicate(timeout=60)
+    assert stage.returncode == 130, "".join(printed) + rest + errors
+    assert errors.strip().splitlines()[-1] == (
+        "✗ Stopped by Ctrl-C in stage 1: its workers are stopped; the server and the other services keep running "
+        "(`make status`; `make stop` ends them). `make stage-1` runs it again."
+    ), errors
+    assert "Traceback" not in errors and "KeyboardInterrupt" not in errors, errors
+    assert "▶ python 01_intro/cat_dog_facts.py" not in rest  # the stage stopped: the next script never began
+    assert lifecycle.status("prefect-server") is not None and lifecycle.status("facts-api") is not None

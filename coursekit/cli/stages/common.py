@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -16,6 +17,34 @@ from coursekit.cli import commands
 
 class StageFailed(RuntimeError):
     pass
+
+
+class Interrupted(BaseException):
+    """Ctrl-C during a stage. A BaseException, like KeyboardInterrupt: no `except Exception` swallows it."""
+
+
+_ctrl_c = False
+
+
+def stop_on_ctrl_c() -> None:
+    """Make one Ctrl-C stop the stage runner, even when the command it interrupted carries on.
+
+    The runner calls lesson scripts and Prefect's CLI in this process; some of them catch the
+    KeyboardInterrupt a Ctrl-C raises (`prefect deployment run --watch` returns an exit code, a flow run
+    turns it into a Crashed state). The handler also notes it, and every command's return checks the note.
+    """
+
+    def note_and_interrupt(signum: int, frame: object) -> None:
+        global _ctrl_c
+        _ctrl_c = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, note_and_interrupt)
+
+
+def _stop_if_interrupted() -> None:
+    if _ctrl_c:
+        raise Interrupted
 
 
 @dataclass
@@ -40,6 +69,7 @@ def run_script(path: str, *args: str) -> list[str]:
     printed = _Tee(sys.stdout)
     with contextlib.redirect_stdout(printed):
         code = commands.run(["python", path, *args])
+    _stop_if_interrupted()
     if code != 0:
         raise StageFailed(f"`python {path}` exited with code {code} (see the output above).")
     return FLOW_RUN_LINK.findall(printed.text)
@@ -49,6 +79,7 @@ def prefect_cli(*args: str, check: bool = True) -> int:
     """`prefect ARGS`, as a learner would type it, run inside this process (commands.run); its exit code."""
     console.step(" ".join(["prefect", *args]))
     code = commands.run(["prefect", *args])
+    _stop_if_interrupted()
     if check and code != 0:
         raise StageFailed(f"`prefect {' '.join(args)}` exited with code {code} (see the output above).")
     return code
