@@ -24,7 +24,7 @@ FACTS_API = os.environ.get("COURSE_FACTS_URL", "http://127.0.0.1:8765")
 CAT_FACTS_URL = os.environ.get("CAT_FACTS_URL", f"{FACTS_API}/cat/fact")
 
 
-# Three retries, one second apart on average; jitter spreads each wait over 0.5-1.5 s, so that many
+# Three retries, one second apart on average; jitter draws each wait between 0.63 and 1.5 s, so that many
 # clients retrying at once do not hit the API in lockstep.
 @task(retries=3, retry_delay_seconds=1, retry_jitter_factor=0.5)
 def fetch_cat_fact(url: str) -> str:

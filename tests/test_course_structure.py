@@ -128,3 +128,14 @@ def test_lint_checks_the_course_code_and_leaves_the_learners_exercise_files_alon
     assert starters and solutions and "coursekit/lesson/taxi.py" in linted
     assert not starters & linted, sorted(starters & linted)
     assert solutions <= linted, sorted(solutions - linted)
+
+
+def test_the_retry_waits_lesson_1_states_are_the_ones_prefect_draws():
+    """retry_jitter_factor=0.5 on a 1 s delay: Prefect's clamped Poisson interval, bounded as the pages say."""
+    from prefect.utilities.math import clamped_poisson_interval
+
+    waits = [clamped_poisson_interval(1, clamping_factor=0.5) for _ in range(20_000)]
+    assert (round(min(waits), 2), round(max(waits), 2)) == (0.63, 1.5)
+    assert abs(sum(waits) / len(waits) - 1) < 0.02
+    for page in ("01_intro/README.md", "01_intro/cat_facts.py"):
+        assert "between 0.63 and 1.5 s" in " ".join((REPO_ROOT / page).read_text().split()), page

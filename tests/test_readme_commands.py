@@ -520,6 +520,9 @@ def test_make_check_n_reports_each_exercise_with_its_hint(stage):
     failing = [e for e in exercises if marks[e["name"]].group(1) == "✗"]
     assert all(f"hint: {e['hint']}" in done.stdout for e in failing), output(done)
     assert (done.returncode == 0) == (not failing), output(done)
+    # One count, of exercises: pytest's count of tests ("5 passed" for 4 exercises) is not printed.
+    assert done.stdout.strip().splitlines()[-1] == f"{len(exercises) - len(failing)} of {len(exercises)} exercises done"
+    assert not re.search(r"\d+ (passed|failed)", done.stdout), output(done)
 
 
 @pytest.mark.e2e

@@ -25,9 +25,15 @@ def publish_head() -> str | None:
         _git("init", "--quiet", "--bare", str(bare))
         _git("symbolic-ref", "HEAD", "refs/heads/main", cwd=bare)  # a clone checks out main, whatever git's default
     _git("push", "--quiet", "--force", str(bare), "HEAD:refs/heads/main")
-    if _git("status", "--porcelain", "--", "02_workflow", "coursekit"):
+    if uncommitted_flow_changes():
         console.warn(
             "You have uncommitted changes in 02_workflow/ or coursekit/: the git deployment runs your last "
             "commit, as a worker cloning from GitHub would. Commit them to see them in that run."
         )
     return sha
+
+
+def uncommitted_flow_changes(root: Path = config.REPO_ROOT) -> list[str]:
+    """The changed files the git deployment would miss: lesson 2's flow and the package, not exercises."""
+    status = _git("status", "--porcelain", "--", "02_workflow", "coursekit", ":(exclude)*/exercises/*", cwd=root)
+    return [line.split(maxsplit=1)[1] for line in status.splitlines()]  # "XY path", its first space stripped

@@ -96,19 +96,27 @@ def print_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> N
     if config.getoption("--exercises") != "learner" or not _results:
         return
     write = terminalreporter.write_line
+    # pytest's own last line counts tests ("5 passed"), and an exercise may have several: this summary counts
+    # exercises instead, and pytest's line is left out.
+    terminalreporter.summary_stats = lambda: None
+    done = total = 0
     for stage in sorted({stage for stage, _ in _results}):
         write("")
         write(f"{stage} exercises")
         entries = exercise_list(stage)
+        total += len(entries)
         width = max(len(entry["name"]) for entry in entries)
         for entry in entries:
             outcomes = _results.get((stage, entry["name"]))
             if not outcomes:
                 write(f"  ? {entry['name']:<{width}} not checked (no test ran)")
             elif all(o == "passed" for o in outcomes):
+                done += 1
                 write(f"  ✓ {entry['name']:<{width}} {entry['goal']}")
             else:
                 write(f"  ✗ {entry['name']:<{width}} {entry['goal']}")
                 if (stage, entry["name"]) in _reasons:
                     write(f"      why:  {_reasons[stage, entry['name']]}")
                 write(f"      hint: {entry['hint']}")
+    write("")
+    write(f"{done} of {total} exercises done")
