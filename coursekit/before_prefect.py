@@ -11,6 +11,10 @@ command here first; every other command goes to Prefect unchanged, and costs not
 2. `prefect deployment run` when no worker polls the deployment's work pool: the run would wait as
    Late for ever (and `--watch` with it). One line says so and how to start a worker; the run is
    still created, as asked.
+3. `prefect automation create --from-file FILE` when an automation of that name exists: Prefect would
+   add a second one (after which `prefect automation delete NAME` refuses: the name is ambiguous).
+   The guard says so and runs Prefect's `prefect automation update --id ID --from-file FILE` instead,
+   so the command can be run again after each edit of the file.
 
 Standard library only (urllib for the server's REST API): the check must not cost a Prefect import.
 """
@@ -21,6 +25,7 @@ import base64
 import json
 import os
 import shlex
+import subprocess
 import sys
 import urllib.parse
 import urllib.request
@@ -46,9 +51,15 @@ def corrected(argv: list[str]) -> tuple[list[str], str] | None:
     return None
 
 
-def _api(path: str) -> dict:
-    """GET the course server's REST API (PREFECT_API_URL), with the auth string if the server has one."""
-    request = urllib.request.Request(os.environ["PREFECT_API_URL"].rstrip("/") + path)
+HANDLED = 100  # the exit code that tells the shell function the command ran here, in another form
+
+
+def _api(path: str, body: dict | None = None) -> dict | list:
+    """GET (or POST `body` to) the server's REST API (PREFECT_API_URL), with the auth string if it has one."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(os.environ["PREFECT_API_URL"].rstrip("/") + path, data=data)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
     if auth := os.environ.get("PREFECT_API_AUTH_STRING"):
         request.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
     with urllib.request.urlopen(request, timeout=3) as reply:
@@ -64,8 +75,10 @@ def no_worker_warning(argv: list[str]) -> str | None:
     try:
         name = words[0]
         deployment = _api("/deployments/name/" + "/".join(urllib.parse.quote(part) for part in name.split("/")))
+        assert isinstance(deployment, dict)
         pool = deployment.get("work_pool_name")
-        status = _api(f"/work_pools/{urllib.parse.quote(pool)}").get("status") if pool else None
+        pool_info = _api(f"/work_pools/{urllib.parse.quote(pool)}") if pool else {}
+        status = pool_info.get("status") if isinstance(pool_info, dict) else None
     except (OSError, ValueError, KeyError):
         return None
     if pool is None or status == "READY":
@@ -78,12 +91,33 @@ def no_worker_warning(argv: list[str]) -> str | None:
     )
 
 
+def replacing_automation(argv: list[str]) -> tuple[str, list[str]] | None:
+    """For `automation create --from-file FILE` whose automation's name exists: the name, the update command."""
+    if argv[:2] != ["automation", "create"]:
+        return None
+    options = dict(zip(argv[2::2], argv[3::2], strict=False))
+    path = options.get("--from-file") or options.get("-f")
+    try:
+        import yaml  # the course's .venv has it; only this command pays for the import
+
+        with open(path or "") as file:
+            name = yaml.safe_load(file)["name"]
+        found = _api("/automations/filter", {"automations": {"name": {"any_": [name]}}, "sort": "UPDATED_DESC"})
+    except (OSError, ValueError, KeyError, TypeError, ImportError):
+        return None  # no such file, no name, several automations in one file: Prefect's own command says
+    if not found or not isinstance(found, list):
+        return None
+    return name, ["automation", "update", "--id", found[0]["id"], "--from-file", str(path)]
+
+
 def shell_guard(python: str) -> str:
     """The `prefect` shell function: a `case` on the words (no process unless one matches)."""
-    patterns = "|".join(f'*" {old} "*' for old, _, _ in VIDEO_NAMES) + '|*"deployment run "*'
+    patterns = "|".join(f'*" {old} "*' for old, _, _ in VIDEO_NAMES) + '|*"deployment run "*|*"automation create "*'
+    check = f'{shlex.quote(python)} -m coursekit.before_prefect "$@"'
     return (
         "prefect() {\n"
-        f'  case " $* " in {patterns}) {shlex.quote(python)} -m coursekit.before_prefect "$@" || return $?;; esac\n'
+        f'  case " $* " in {patterns}) {check}; set -- $? "$@"; [ "$1" = {HANDLED} ] && return 0; '
+        '[ "$1" != 0 ] && return "$1"; shift;; esac\n'
         '  command prefect "$@"\n'
         "}"
     )
@@ -98,6 +132,15 @@ def main(argv: list[str]) -> int:
         return 2
     if warning := no_worker_warning(argv):
         print(warning, file=sys.stderr)
+    if replacing := replacing_automation(argv):
+        name, update = replacing
+        print(
+            f"! An automation named {name!r} exists already: replacing it rather than adding a second one "
+            f"(prefect {shlex.join(update)}).",
+            file=sys.stderr,
+        )
+        done = subprocess.run([os.path.join(os.path.dirname(sys.executable), "prefect"), *update])
+        return HANDLED if done.returncode == 0 else done.returncode
     return 0
 
 

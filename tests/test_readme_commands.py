@@ -396,6 +396,32 @@ def test_eval_make_env_points_a_shell_at_the_course():
     ), output(done)
 
 
+@pytest.mark.e2e
+@pytest.mark.usefixtures("prefect_server")
+def test_an_automation_created_twice_from_its_file_in_the_course_shell_is_replaced_not_doubled(tmp_path):
+    from prefect import get_client
+
+    automation = tmp_path / "hand-typed.yaml"
+    automation.write_text(
+        "name: hand-typed-automation\n"
+        "trigger: {type: event, expect: [course.hand.typed], posture: Reactive, threshold: 1, within: 0}\n"
+        "actions: [{type: do-nothing}]\n"
+    )
+    create = f'eval "$(make -s env)"\nprefect automation create --from-file {automation}'
+    first, second = shell(create), shell(create)
+    assert first.returncode == 0 and "Created automation" in first.stdout, output(first)
+    assert second.returncode == 0, output(second)
+    assert second.stderr.strip().startswith(
+        "! An automation named 'hand-typed-automation' exists already: replacing it rather than adding a second one"
+    ), output(second)
+    with get_client(sync_client=True) as client:
+        assert len(client.read_automations_by_name("hand-typed-automation")) == 1
+    deleted = shell('eval "$(make -s env)"\nprefect automation delete hand-typed-automation')
+    assert deleted.returncode == 0, output(deleted)  # one of that name: the name is enough
+    with get_client(sync_client=True) as client:
+        assert client.read_automations_by_name("hand-typed-automation") == []
+
+
 def test_a_lesson_script_in_a_shell_not_pointed_at_the_course_says_so_in_one_line(tmp_path):
     bare = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     unset = shell(".venv/bin/python 02_workflow/classification.py", env={**bare, "PREFECT_HOME": str(tmp_path)})
