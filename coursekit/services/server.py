@@ -46,6 +46,14 @@ def ensure_running(*, quiet: bool = False, wait: bool = True) -> str:
         cfg.prefect_home.mkdir(parents=True, exist_ok=True)
         if cfg.database_url is None:
             _start_from_empty_database(cfg.prefect_home / "prefect.db")
+        else:  # said before it happens: a learner moving to PostgreSQL would otherwise find an empty UI
+            sqlite = cfg.prefect_home / "prefect.db"
+            kept = f" They stay in {config.shown(sqlite)}." if sqlite.is_file() else ""
+            console.warn(
+                f"This server keeps its state in PostgreSQL ({postgres.hide_password(cfg.database_url)}): a database "
+                f"of its own, empty the first time, without the SQLite server's runs, deployments and blocks.{kept} "
+                "Back to SQLite: unset COURSE_DATABASE_URL, then make stop && make server."
+            )
 
     running = lifecycle.ensure(
         lifecycle.Service(

@@ -49,6 +49,7 @@ class Course:
     def __init__(self, state_dir: Path, **variables: str) -> None:
         self.state_dir = state_dir
         self.variables = {**lifecycle.throwaway_course(state_dir), **variables}
+        self.started = ""  # what `python -m coursekit server` printed when the fixture started it
 
     def env(self, **changes: str) -> dict[str, str]:
         """This process's environment without the session course's settings, plus this course's."""
@@ -92,6 +93,7 @@ def hosted_course():
             course.variables["COURSE_DATABASE_URL"] = started.stdout.strip()
         up = course.run("python", "-m", "coursekit", "server")
         assert up.returncode == 0, output(up)
+        course.started = up.stdout
         yield course
     finally:
         stopped = course.run("python", "-m", "coursekit", "stop", timeout=60)
@@ -164,6 +166,13 @@ def test_a_deployment_runs_on_a_worker_with_every_record_in_postgres(hosted_cour
     database_url = hosted_course.variables["COURSE_DATABASE_URL"]
     port = hosted_course.variables["COURSE_POSTGRES_PORT"]
     assert database_url.startswith("postgresql+asyncpg://postgres:") and f"@127.0.0.1:{port}/prefect" in database_url
+    # Said before the server starts, in one line, with the password hidden and the way back.
+    assert (
+        f"! This server keeps its state in PostgreSQL ({postgres.hide_password(database_url)}): a database of its "
+        "own, empty the first time, without the SQLite server's runs, deployments and blocks. Back to SQLite: unset "
+        "COURSE_DATABASE_URL, then make stop && make server."
+    ) in hosted_course.started, hosted_course.started
+    assert database_url.split(":")[2].split("@")[0] not in hosted_course.started  # the password
 
     again = hosted_course.run("python", "-m", "coursekit.services.postgres")  # idempotent: the same cluster and URL
     assert again.returncode == 0 and f"export COURSE_DATABASE_URL={database_url}" in again.stdout, output(again)
