@@ -147,8 +147,8 @@ def cmd_tour(_: argparse.Namespace) -> None:
     except (KeyboardInterrupt, stages.Interrupted) as exc:
         where = f" in stage {exc.args[0]}" if exc.args else ""
         console.fail(
-            f"Stopped by Ctrl-C{where}: the tour's workers are stopped; the server and the other services keep "
-            "running (`make status`; `make stop` ends them). `make tour` starts again from stage 1."
+            f"Stopped by Ctrl-C{where}. The server and the course's services keep running (`make status` lists "
+            "them; `make stop` ends them). `make tour` starts again from stage 1."
         )
         raise SystemExit(130) from None
 

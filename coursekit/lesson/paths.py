@@ -22,3 +22,8 @@ def models_dir() -> Path:
 def model_file() -> Path:
     """Where the lesson-2 training flow saves its model (and lesson 4 picks it up to upload)."""
     return models_dir() / "trip_duration.skops"
+
+
+def sent_emails_dir() -> Path:
+    """Where lesson 5's send-email flow records which run ends it has emailed about (and locks them)."""
+    return config.current().state_dir / "sent-emails"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from prefect import get_client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+from prefect.events import emit_event
 
 from coursekit import runs
 from coursekit.lesson.lessons import lesson_module
 from coursekit.services import lifecycle, smtp
 from tests.support.mail import mail_with
-from tests.support.run import output, run
+from tests.support.run import output, prefect, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -57,3 +62,56 @@ def test_a_mail_server_that_is_down_is_named_and_no_block_is_saved(monkeypatch):
     monkeypatch.setenv("COURSE_SMTP_TYPE", "INSECURE")
     with pytest.raises(smtp.SMTPError, match=f"No SMTP server answers at 127.0.0.1:{port}. Check COURSE_SMTP_SERVER"):
         lesson_module("05_cloud/create_email_block.py").create_email_block()
+
+
+# --- exactly once: the automation may fire twice for one run end --------------------------------------
+
+
+def send_email_runs(flow_run_id: str) -> list:
+    """The send-email runs the automation started about `flow_run_id` (their once_key names it)."""
+    with get_client(sync_client=True) as client:
+        return [
+            run
+            for run in client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["send-email"])))
+            if str(run.parameters.get("once_key", "")).startswith(flow_run_id)
+        ]
+
+
+@pytest.mark.usefixtures("email_block", "course_worker")
+def test_a_run_end_delivered_twice_fires_the_automation_twice_and_sends_one_email():
+    deployed = prefect("--no-prompt", "deploy", "--prefect-file", "05_cloud/prefect.yaml", "--name", "course-email")
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    from coursekit.cli.stages import stage5
+
+    stage5.apply_automation()  # email-on-run-end, with the deployment's id filled in, as make stage-5 applies it
+    notify = lesson_module("05_cloud/notify.py")
+    completed = notify.notified_training(train_month="2023-01", val_month="2023-02", return_state=True)
+    assert completed.is_completed(), completed.message
+    flow_run = runs.read_flow_run(completed.state_details.flow_run_id)
+    with get_client(sync_client=True) as client:
+        flow = client.read_flow(flow_run.flow_id)
+    # The server's own event for this run end, delivered a second time: what a redelivery looks like.
+    emit_event(
+        event="prefect.flow-run.Completed",
+        resource={"prefect.resource.id": f"prefect.flow-run.{flow_run.id}", "prefect.resource.name": flow_run.name},
+        related=[
+            {
+                "prefect.resource.id": f"prefect.flow.{flow.id}",
+                "prefect.resource.role": "flow",
+                "prefect.resource.name": flow.name,
+            }
+        ],  # fmt: skip
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        started = send_email_runs(str(flow_run.id))
+        if len(started) == 2 and all(run.state and run.state.is_final() for run in started):
+            break
+        time.sleep(1)
+    assert [run.state_name for run in started] == ["Completed", "Completed"], started
+    assert {run.parameters["once_key"] for run in started} == {f"{flow_run.id}-Completed"}
+    time.sleep(2)  # a second email, if one were sent, would have arrived by now
+    subject = f"[automation] notified-training run {flow_run.name}: Completed"
+    assert [m.subject for m in smtp.received() if m.subject == subject] == [subject]  # exactly one
+    # The second run found the first one's record under the same key: its sending task run is Cached.
+    assert sorted(runs.cached_task_runs(run.id) for run in started) == [0, 1]

@@ -215,14 +215,14 @@ def test_stage_5_emails_on_both_run_ends_and_shares_the_runs_between_two_workers
         "worker-course-scale-2",
     }
 
-    # Delivered to the SMTP server process: a hook and the automation, for each of the two runs.
+    # Delivered to the SMTP server process: a hook and the automation, for each of the two runs, each once.
     mails = smtp.received(since=tour.started)
     subjects = [m.subject for m in mails]
-    for source in ("[hook]", "[automation]"):
-        for state in ("Completed", "Failed"):
-            assert any(s.startswith(f"{source} notified-training run") and s.endswith(state) for s in subjects), (
-                f"no {source} email for a {state} run; received {subjects}"
-            )
+    kinds = sorted((s.split()[0], s.rsplit(": ", 1)[-1]) for s in subjects if " notified-training run " in s)
+    assert kinds == sorted(
+        (source, state) for source in ("[hook]", "[automation]") for state in ("Completed", "Failed")
+    )
+    assert len(subjects) == 4, subjects
     failed = next(m for m in mails if m.subject.startswith("[automation]") and m.subject.endswith("Failed"))
     assert "'2023-13' is not a month" in failed.first_lines  # the state message, rendered by the server
 

@@ -47,10 +47,12 @@ def tour() -> list[StageResult]:
     server.ensure_running()
     with contextlib.ExitStack() as early:
         # The workers of stages 3-5, started now: each spends seconds importing Prefect, which then overlaps
-        # the first two lessons instead of delaying the later ones. The stages find them running.
-        for pool, count, limit in (("course-pool", 1, None), (stage5.SCALE_POOL, stage5.SCALE_WORKERS, 1)):
-            workers.ensure_pool(pool)
-            early.enter_context(workers.running(pool, count, limit=limit, wait=False))
+        # the first two lessons instead of delaying the later ones. The stages find them running. The one on
+        # course-pool stays after the tour, as after make stage-5: it sends the emails of runs that end later.
+        workers.ensure_pool("course-pool")
+        workers.start_workers("course-pool", count=1, wait=False)
+        workers.ensure_pool(stage5.SCALE_POOL)
+        early.enter_context(workers.running(stage5.SCALE_POOL, stage5.SCALE_WORKERS, limit=1, wait=False))
         for number in course.NUMBERS:
             console.step(f"Stage {number}")
             try:
