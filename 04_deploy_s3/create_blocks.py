@@ -22,6 +22,7 @@ import sys
 from prefect_aws import AwsClientParameters, AwsCredentials, S3Bucket
 
 from coursekit import console
+from coursekit.lesson import the_course_server_answers
 from coursekit.lesson.s3_errors import S3Error, check_access
 from coursekit.services import s3
 
@@ -56,6 +57,7 @@ def create_blocks() -> S3Bucket:
 
 
 if __name__ == "__main__":
+    the_course_server_answers()  # blocks live on the server: one line if it is down, not a traceback
     try:
         create_blocks()
     except S3Error as error:

@@ -18,6 +18,7 @@ import sys
 from prefect_email import EmailServerCredentials
 
 from coursekit import console
+from coursekit.lesson import the_course_server_answers
 from coursekit.services import smtp
 
 
@@ -46,6 +47,7 @@ def create_email_block() -> EmailServerCredentials:
 
 
 if __name__ == "__main__":
+    the_course_server_answers()  # blocks live on the server: one line if it is down, not a traceback
     try:
         create_email_block()
     except smtp.SMTPError as error:

@@ -433,11 +433,12 @@ def test_a_lesson_script_in_a_shell_not_pointed_at_the_course_says_so_in_one_lin
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}/api"
-    down = shell(".venv/bin/python 02_workflow/classification.py", env={**bare, "PREFECT_API_URL": url})
-    assert down.returncode == 1, output(down)
-    assert down.stderr.strip() == (
-        f"✗ The Prefect server is not answering at {url}: start it, or point PREFECT_API_URL at one that runs."
-    ), output(down)
+    for script in ("02_workflow/classification.py", "04_deploy_s3/create_blocks.py", "05_cloud/create_email_block.py"):
+        down = shell(f".venv/bin/python {script}", env={**bare, "PREFECT_API_URL": url})
+        assert down.returncode == 1, output(down)
+        assert down.stderr.strip() == (
+            f"✗ The Prefect server is not answering at {url}: start it, or point PREFECT_API_URL at one that runs."
+        ), output(down)
 
 
 @pytest.mark.e2e

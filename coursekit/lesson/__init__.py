@@ -32,7 +32,7 @@ from prefect.states import State
 from coursekit import config, console, runs
 from coursekit.runs import ui_link
 
-__all__ = ["run", "ui_link"]
+__all__ = ["run", "the_course_server_answers", "ui_link"]
 
 
 class TerminalWithoutTracebacks(logging.Filter):
@@ -59,6 +59,8 @@ def the_course_server_answers() -> None:
     Without PREFECT_API_URL (a shell not set up with `eval "$(make -s env)"`), Prefect would start a
     throwaway server of its own for the script, and the run's link would lead nowhere after it exits.
     """
+    if "PREFECT_API_KEY" in os.environ:  # Prefect Cloud (lesson 5) answers for itself, with a key
+        return
     url = get_current_settings().api.url
     if not url:
         console.fail(
@@ -77,8 +79,7 @@ def the_course_server_answers() -> None:
 
 
 def run(flow: Flow, **parameters: Any) -> Any:
-    if "PREFECT_API_KEY" not in os.environ:  # Prefect Cloud (lesson 5) answers for itself, with a key
-        the_course_server_answers()
+    the_course_server_answers()
     if not os.environ.get("COURSE_TRACEBACKS"):
         for handler in logging.getLogger().handlers:
             if isinstance(handler, PrefectConsoleHandler):

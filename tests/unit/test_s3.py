@@ -108,10 +108,24 @@ def test_the_lessons_tasks_download_a_month_and_upload_a_model_through_the_block
     model = b"PK a skops file stands in here"  # the task uploads the file as it is
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "trip_duration.skops").write_bytes(model)
-    uri = lesson.upload_model.fn("2023-01", "2023-02", "course-bucket")
+    uri = lesson.upload_model.fn("2023-01", "2023-02", "course-bucket", synthetic=False)
     assert uri == "s3://course-unit/models/2023-01_2023-02/trip_duration.skops"
     assert bucket.read_path("models/2023-01_2023-02/trip_duration.skops") == model
     assert s3.objects(bucket, "data/") == [("data/green_tripdata_2023-01.parquet", len(month))]
+
+
+def test_a_synthetic_stand_in_is_read_as_such_and_its_model_key_says_so(lesson, bucket, tmp_path):
+    bucket.write_path("data/green_tripdata_2023-05.synthetic.parquet", b"PAR1 made up PAR1")
+    downloaded = lesson.download_month.fn("2023-05", "course-bucket")  # no real 2023-05: the stand-in
+    assert Path(downloaded).name == "green_tripdata_2023-05.synthetic.parquet"  # the mark reaches the report
+    bucket.write_path("data/green_tripdata_2023-05.parquet", b"PAR1 real PAR1")
+    assert Path(lesson.download_month.fn("2023-05", "course-bucket")).read_bytes() == b"PAR1 real PAR1"
+
+    (tmp_path / "models").mkdir(exist_ok=True)
+    (tmp_path / "models" / "trip_duration.skops").write_bytes(b"PK")
+    uri = lesson.upload_model.fn("2023-05", "2023-06", "course-bucket", synthetic=True)
+    assert uri == f"s3://course-unit/{s3.model_key('2023-05', '2023-06', synthetic=True)}"
+    assert uri.endswith("/models/2023-05_2023-06.synthetic/trip_duration.skops")
 
 
 def test_a_missing_object_is_named_and_nothing_is_left_behind(lesson, tmp_path):
