@@ -8,6 +8,7 @@ afterwards: nothing an earlier check left behind can make a test pass.
 from __future__ import annotations
 
 import io
+import os
 import time
 import uuid
 
@@ -22,6 +23,7 @@ from prefect_aws import AwsCredentials, S3Bucket
 from coursekit.lesson.lessons import lesson_module
 from coursekit.lesson.taxi_synthetic import synthetic_month
 from coursekit.services import s3
+from tests.support import exercises
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -110,6 +112,28 @@ def test_rmse_of_the_model_from_the_bucket_is_published_as_an_artifact(exercise,
     assert f"{rmse:.2f}" in artifact.data, f"{rmse:.2f} (two decimals) not in {artifact.data!r}"
     for key in (model_key, month_key):
         assert key in artifact.data, f"the report does not name {key}: {artifact.data!r}"
+
+
+@pytest.mark.parametrize("target", ["starter", "solution"])
+def test_a_crafted_model_in_the_bucket_is_refused_as_the_exercise_is_given_and_once_solved(target, put_object, request):
+    """Write access to a bucket must not be the power to run code wherever a model is loaded from it.
+
+    Not an exercise of its own: the starter already loads with skops, and the solution must keep it so."""
+    if request.config.getoption("--exercises") == "learner":
+        pytest.skip("make check-4 checks your exercises; this checks the course's own files")
+    exercise = exercises.load("04_deploy_s3", "ex2_s3_report", target=target)
+    pipeline = lesson_module("02_workflow/orchestrate.py")
+    X, y = pipeline.prepare_features.fn(synthetic_month(2023, 1, rows=1_000))
+    crafted = {"model": pipeline.train_model.fn(X, y), "payload": os.system}  # a function a loader would call
+    month = io.BytesIO()
+    synthetic_month(2023, 2, rows=500).to_parquet(month, index=False)
+    prefix = fresh_prefix()
+    model_key = put_object(f"{prefix}/trip_duration.skops", sio.dumps(crafted))
+    month_key = put_object(f"{prefix}/green_tripdata_2023-02.parquet", month.getvalue())
+
+    state = exercise.score_from_bucket(model_key, month_key, return_state=True)
+    assert state.is_failed(), "a model file carrying os.system was loaded"
+    assert "system" in state.message and "Untrusted types" in state.message, state.message
 
 
 def events_about(resource_id: str, name: str, timeout: float = 30) -> list:
