@@ -133,6 +133,13 @@ def _local_month(month: str) -> Path:
         # later runs (and workers that never saw COURSE_TLC_DIR) find the file too.
         with atomic_file(target) as part:
             shutil.copyfile(Path(mirror) / name, part)
+            try:  # checked as a download is: a broken mirror file must not become the cached month
+                pq.read_metadata(part)
+            except (pa.ArrowException, OSError) as err:
+                raise TaxiDataError(
+                    f"{Path(mirror) / name} (in COURSE_TLC_DIR) is not a readable parquet file ({err}). "
+                    "Replace it with the TLC file, or unset COURSE_TLC_DIR to download the month."
+                ) from None
         console.ok(f"Copied {name} from the local mirror {mirror}")
         return target
     if mirror:

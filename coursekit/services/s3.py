@@ -63,7 +63,8 @@ def local_url() -> str:
 
 def settings() -> S3Settings:
     endpoint = os.environ.get("COURSE_S3_ENDPOINT_URL", "")
-    local = endpoint in ("", "local")
+    # The local endpoint's own address, spelled out, is still the local endpoint: `make s3` starts it.
+    local = endpoint in ("", "local") or endpoint.rstrip("/") == local_url()
     return S3Settings(
         endpoint_url=local_url() if local else (None if endpoint == "aws" else endpoint),
         bucket=os.environ.get("COURSE_S3_BUCKET", DEFAULT_BUCKET),

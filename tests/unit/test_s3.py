@@ -161,3 +161,11 @@ def test_a_file_path_is_not_a_month_in_the_bucket(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(ValueError, match="the bucket holds months"):
         lesson_module("04_deploy_s3/orchestrate_s3.py").month_key(str(path))
+
+
+@pytest.mark.parametrize("spelled", ["", "local", "{url}", "{url}/"])
+def test_the_local_endpoint_however_it_is_named_is_the_one_make_s3_starts(monkeypatch, spelled):
+    monkeypatch.setenv("COURSE_S3_ENDPOINT_URL", spelled.format(url=s3.local_url()))
+    settings = s3.settings()
+    assert settings.local and settings.endpoint_url == s3.local_url()
+    assert settings.access_key_id == s3.LOCAL_KEY_ID

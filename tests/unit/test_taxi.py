@@ -247,6 +247,20 @@ def test_fallback_can_be_switched_off(tlc: FakeTLC, data_dir: Path, monkeypatch:
     assert files_in(data_dir) == []
 
 
+def test_a_broken_file_in_the_mirror_is_refused_and_never_cached(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / NAME).write_bytes(b"PAR1 not really a parquet file")
+    monkeypatch.setenv("COURSE_TLC_DIR", str(mirror))
+    with pytest.raises(
+        taxi.TaxiDataError, match=r"in COURSE_TLC_DIR\) is not a readable parquet file .*unset COURSE_TLC_DIR"
+    ):
+        taxi.resolve(MONTH)
+    assert files_in(data_dir) == []  # nothing cached, no *.part: the next run reads the mirror again
+
+
 @pytest.mark.readme("export COURSE_TLC_DIR=/folder/with/tlc/files", because="a folder of the test's own")
 def test_mirror_is_copied_without_touching_it(
     tlc: FakeTLC, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
