@@ -15,6 +15,7 @@ port) can run the course side by side with another copy of it:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +150,14 @@ def apply_to_environment() -> CourseConfig:
     env = cfg.prefect_env()
     os.environ.update(env)
     # Prefect creates its home at import, but not the folders above it: on a fresh clone it would warn.
-    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    home = Path(env["PREFECT_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    # Prefect's home holds the server's database (with the key that decrypts the blocks' secrets) and the
+    # task results: the owner's only. The state folder above can be entered by others but not listed, so
+    # that PostgreSQL, which runs as its own user, reaches its cluster in .course/postgres.
+    with contextlib.suppress(OSError):  # a folder someone else owns stays as it is
+        cfg.state_dir.chmod(0o711)
+        home.chmod(0o700)
     return cfg
 
 

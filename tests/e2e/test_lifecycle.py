@@ -34,6 +34,10 @@ def test_server_is_idempotent_and_stop_leaves_no_course_process(tmp_path):
     try:
         first = run("python", "-m", "coursekit", "server", env=env)
         assert first.returncode == 0 and "Prefect server up" in first.stdout, output(first)
+        # The database holds the key to the blocks' secrets: no other local user may read it, or list its folder.
+        state = tmp_path / "state"
+        modes = {p.name: p.stat().st_mode & 0o777 for p in (state, state / "prefect", state / "prefect" / "prefect.db")}
+        assert modes == {"state": 0o711, "prefect": 0o700, "prefect.db": 0o600}
         again = run("python", "-m", "coursekit", "server", env=env)
         assert again.returncode == 0 and "already up" in again.stdout, output(again)
         assert "<html" in requests.get(f"http://127.0.0.1:{port}/", timeout=10).text.lower()  # the UI
