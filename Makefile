@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server facts s3 smtp mlflow postgres worker ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 smtp mlflow postgres worker hint progress watch ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -121,6 +121,19 @@ check-5: $(STAMP) ## Check your 05_cloud exercises
 
 tour: $(STAMP) ## Run the whole course end to end on the embedded local services
 	@$(COURSE) tour
+
+# The learner's loop, as rustlings has it: `make watch` checks the exercise you are on at every save.
+N ?=
+
+hint: $(STAMP) ## The next hint of one exercise: make hint N=2-3 (stage 2, exercise 3)
+	@test -n "$(N)" || { echo "✗ Name the exercise: make hint N=2-3 (stage 2, exercise 3); make progress lists them."; exit 2; }
+	@$(COURSE) hint $(N)
+
+progress: $(STAMP) ## Every stage's exercises, done or not, with a bar
+	@$(COURSE) progress
+
+watch: $(STAMP) ## Check the first exercise not done each time you save it; move on once it passes
+	@$(COURSE) watch
 
 # --- the UI in a real browser -----------------------------------------------------------------
 

@@ -108,6 +108,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="both: reference solutions must pass and untouched starters must fail (make test); "
         "learner: check the files in exercises/ as you edited them (make check-N)",
     )
+    parser.addoption("--only-exercise", default=None, help="only the tests of this exercise (make watch)")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -134,6 +135,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+    if only := config.getoption("--only-exercise"):
+        marked = [(item, item.get_closest_marker("exercise")) for item in items]
+        keep = [item for item, marker in marked if marker is not None and marker.args[1] == only]
+        config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+        items[:] = keep
 
 
 pytest_runtest_makereport = exercises.starters_fail_in_the_test

@@ -6,6 +6,7 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import webbrowser
@@ -179,30 +180,70 @@ def cmd_check(args: argparse.Namespace) -> None:
         )
     server.ensure_running(quiet=True)
     console.step(f"Checking your exercises in {stage.folder}/exercises/")
+    if not _check(stage):
+        raise SystemExit(1)
+
+
+def _check(stage: course.Stage, only: str | None = None) -> bool:
+    """The stage's exercise tests on the learner's files (one exercise with `only`); True if all pass."""
     run_dir = config.current().run_dir
     running_before = {p.stem for p in run_dir.glob("*.json")} if run_dir.is_dir() else set()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            str(test_file),
-            "--exercises=learner",
-            "-q",
-            "--no-header",
-            "-p",
-            "no:cacheprovider",
-            "--tb=no",
-            "-rN",
-        ],
-        cwd=config.REPO_ROOT,
-        env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"},
-    )
+    command = [sys.executable, "-m", "pytest", str(stage.exercise_tests), "--exercises=learner", "-q", "--no-header"]
+    command += ["-p", "no:cacheprovider", "--tb=no", "-rN", *([f"--only-exercise={only}"] if only else [])]
+    done = subprocess.run(command, cwd=config.REPO_ROOT, env={**os.environ, "COURSE_TEST_USE_RUNNING_SERVER": "1"})
     # A check may start a worker to run an exercise's deployment: leave running only what was running.
     if run_dir.is_dir():
         lifecycle.stop_many(sorted({p.stem for p in run_dir.glob("*.json")} - running_before))
-    if done.returncode != 0:
-        raise SystemExit(1)
+    return done.returncode == 0
+
+
+def cmd_hint(args: argparse.Namespace) -> None:
+    """`make hint N=2-3`: the next hint for stage 2's third exercise (the first, then both)."""
+    from coursekit import exercises
+
+    try:
+        exercise = exercises.find(args.ref)
+    except exercises.NoSuchExercise as exc:
+        raise SystemExit(f"✗ {exc}") from None
+    console.say(f"{exercise.ref} {exercise.name}: {exercise.goal}")
+    hints = exercises.ask_hint(exercise)
+    for level, hint in enumerate(hints, start=1):
+        console.say(f"  hint {level}: {hint}")
+    if len(hints) == len(exercise.hints):
+        console.say(f"  (no more hints; the reference solution: {exercise.stage.folder}/exercises/solutions/)")
+
+
+def cmd_progress(_: argparse.Namespace) -> None:
+    from coursekit import exercises
+
+    for line in exercises.progress_lines():
+        console.say(line)
+
+
+def cmd_watch(_: argparse.Namespace) -> None:
+    """`make watch`: check the first exercise not done yet each time its file is saved; move on once it passes."""
+    from watchfiles import watch
+
+    from coursekit import exercises
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started in the background
+    server.ensure_running(quiet=True)
+    try:
+        while (current := next((e for e in exercises.every() if not exercises.is_done(e)), None)) is not None:
+            console.step(f"Exercise {current.ref}: {config.shown(current.file)}")
+            console.say(f"  goal: {current.goal}")
+            if _check(current.stage, only=current.name):
+                console.ok(f"{current.ref} {current.name} passes: on to the next one.")
+                continue
+            console.say(f"Edit {config.shown(current.file)} and save it: it is checked again (Ctrl-C stops).")
+            for _changes in watch(current.file, debounce=400, rust_timeout=0):
+                break  # one save (or several within the debounce) is one new check
+    except KeyboardInterrupt:
+        console.say(
+            "Stopped watching. `make watch` goes on from the first exercise not done; `make progress` lists them."
+        )
+        return
+    console.ok("Every exercise is done. `make progress` shows them all.")
 
 
 def cmd_env(_: argparse.Namespace) -> None:
@@ -239,6 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     ui_check = sub.add_parser("ui-check", help="check in Chromium that the UI shows what the API says")
     ui_check.set_defaults(func=cmd_ui_check)
     sub.add_parser("screenshots", help="the UI checks, then save docs/screenshots/").set_defaults(func=cmd_screenshots)
+    hint = sub.add_parser("hint", help="the next hint of one exercise: hint 2-3")
+    hint.add_argument("ref", help="STAGE-NUMBER, e.g. 2-3 for stage 2's third exercise")
+    hint.set_defaults(func=cmd_hint)
+    sub.add_parser("progress", help="every exercise, done or not").set_defaults(func=cmd_progress)
+    sub.add_parser("watch", help="check the current exercise on every save").set_defaults(func=cmd_watch)
     check = sub.add_parser("check", help="check your exercises of one stage")
     check.add_argument("number", type=int)
     check.set_defaults(func=cmd_check)

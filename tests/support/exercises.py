@@ -4,7 +4,7 @@ Each exercise test is marked `@pytest.mark.exercise("01_intro", "ex1_task_name")
 `exercise` fixture. Under `make test` it runs twice: against the reference solution (must pass) and
 against the starter as committed (must fail: strict xfail), which proves that the test can fail.
 Under `make check-N` it runs once, against the learner's own file, and the summary names each
-exercise with its hint.
+exercise, with the hints it has earned so far (coursekit/exercises.py keeps the count).
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from types import ModuleType
 import pytest
 import yaml
 
+from coursekit import course
+from coursekit import exercises as course_exercises
 from coursekit.config import REPO_ROOT
 
 _results: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -103,20 +105,31 @@ def print_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> N
     for stage in sorted({stage for stage, _ in _results}):
         write("")
         write(f"{stage} exercises")
-        entries = exercise_list(stage)
+        number = next(s.number for s in course.STAGES if s.folder == stage)
+        entries = course_exercises.of_stage(course.stage(number))
         total += len(entries)
-        width = max(len(entry["name"]) for entry in entries)
+        width = max(len(entry.name) for entry in entries)
         for entry in entries:
-            outcomes = _results.get((stage, entry["name"]))
+            outcomes = _results.get((stage, entry.name))
             if not outcomes:
-                write(f"  ? {entry['name']:<{width}} not checked (no test ran)")
-            elif all(o == "passed" for o in outcomes):
+                if course_exercises.is_done(entry):
+                    done += 1
+                    write(f"  ✓ {entry.name:<{width}} done (checked before, file unchanged)")
+                elif not config.getoption("--only-exercise"):
+                    write(f"  ? {entry.name:<{width}} not checked (no test ran)")
+                continue
+            passed = all(o == "passed" for o in outcomes)
+            hints = course_exercises.record_check(entry, passed)
+            if passed:
                 done += 1
-                write(f"  ✓ {entry['name']:<{width}} {entry['goal']}")
-            else:
-                write(f"  ✗ {entry['name']:<{width}} {entry['goal']}")
-                if (stage, entry["name"]) in _reasons:
-                    write(f"      why:  {_reasons[stage, entry['name']]}")
-                write(f"      hint: {entry['hint']}")
+                write(f"  ✓ {entry.name:<{width}} {entry.goal}")
+                continue
+            write(f"  ✗ {entry.name:<{width}} {entry.goal}")
+            if (stage, entry.name) in _reasons:
+                write(f"      why:  {_reasons[stage, entry.name]}")
+            for level, hint in enumerate(hints, start=1):
+                write(f"      hint {level}: {hint}")
+            if len(hints) < len(entry.hints):
+                write(f"      (another hint after the next failed check, or now: make hint N={entry.ref})")
     write("")
-    write(f"{done} of {total} exercises done")
+    write(f"{done} of {total} exercises done (make progress shows them all)")
