@@ -34,6 +34,9 @@ def test_every_exercise_has_starter_solution_test_and_readme_row(stage):
         assert (REPO_ROOT / stage / "exercises" / f"{name}.py").exists(), f"{name}: starter missing"
         assert (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").exists(), f"{name}: solution missing"
         assert (stage, name) in MARKED, f"{name}: no test is marked @pytest.mark.exercise({stage!r}, {name!r})"
+        starter = (REPO_ROOT / stage / "exercises" / f"{name}.py").read_text()
+        assert "# TODO:" in starter, f"{name}: the starter says nowhere (# TODO:) what to achieve"
+        assert "# TODO:" not in (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").read_text(), name
         assert plain(entry["goal"]) in readme, f"{name}: README row differs from the goal in exercises.yaml"
         # The hints show when they are earned (make check-N, make hint), never up front on the page.
         assert len(entry["hints"]) == 2 and not any(plain(hint) in readme for hint in entry["hints"]), name

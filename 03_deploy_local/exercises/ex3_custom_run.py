@@ -12,8 +12,8 @@ DEPLOYMENT = "taxi-training/taxi-default"  # FLOW_NAME/DEPLOYMENT_NAME
 
 
 def run_and_read_rmse(train_month: str, val_month: str) -> float:
-    # TODO: run DEPLOYMENT with these months as its parameters and wait for the run (run_deployment from
-    # prefect.deployments does both), then return its RMSE: rmse_of(flow_run.id) from coursekit.runs.
+    # TODO: start a run of DEPLOYMENT with these two months as its parameters, wait until it has ended, and
+    # return the RMSE that run reports (the course can read a run's RMSE for you: see coursekit/runs.py).
     raise NotImplementedError("run_and_read_rmse does not run the deployment yet")
 
 

@@ -16,8 +16,8 @@ BLOCK_NAME = "ex1-bucket"  # s3-bucket/ex1-bucket in the UI's Blocks page
 
 
 def save_block_and_read(bucket_name: str, key: str) -> str:
-    # TODO: save S3Bucket(bucket_name=..., credentials=AwsCredentials.load("course-aws")) as BLOCK_NAME with
-    # overwrite=True (both from prefect_aws), then return S3Bucket.load(BLOCK_NAME).read_path(key) as text.
+    # TODO: save a bucket block named BLOCK_NAME for `bucket_name`, using the saved credentials block
+    # "course-aws"; then load the block by its name, read the object `key` through it, and return it as text.
     raise NotImplementedError("save_block_and_read does not save the block yet")
 
 

@@ -14,8 +14,8 @@ MODEL_EVENT = "course.taxi.model.uploaded"
 
 
 def announce_model(bucket: str, key: str, rmse: float):
-    # TODO: emit MODEL_EVENT (emit_event from prefect.events) with the resource {"prefect.resource.id":
-    # f"s3://{bucket}/{key}"} and the payload {"rmse": rmse}, and return what emit_event returns.
+    # TODO: emit the event MODEL_EVENT about the uploaded model (its resource id is the model's s3://BUCKET/KEY
+    # address), carrying the RMSE in its payload under "rmse", and return the event.
     raise NotImplementedError("announce_model does not emit the event yet")
 
 

@@ -16,16 +16,15 @@ BLOCK_NAME = "ex1-email"
 
 
 def save_email_block(server: str, port: int):
-    # TODO: build EmailServerCredentials (from prefect_email) with smtp_server, smtp_port and
-    # smtp_type="INSECURE", save it as BLOCK_NAME (overwrite=True), and return it.
+    # TODO: save the credentials of the SMTP server at `server`:`port` (no login, no encryption) as the block
+    # BLOCK_NAME, replacing an older one of that name, and return the block.
     raise NotImplementedError("save_email_block does not save a block yet")
 
 
 @flow(name="ex1-send-hello")
 def send_hello(subject: str, email_from: str, email_to: str) -> None:
-    # TODO: load the block BLOCK_NAME and send with email_send_message.submit(subject=..., msg=...,
-    # email_server_credentials=..., email_from=..., email_to=...).result(): it is an async task, so a
-    # sync flow submits it and waits for its result.
+    # TODO: send one message from `email_from` to `email_to` through the block BLOCK_NAME, with prefect-email's
+    # prebuilt task, and wait until it has been sent (a failure to send must fail the flow).
     raise NotImplementedError("send_hello sends nothing yet")
 
 

@@ -13,12 +13,8 @@ from uuid import UUID
 
 
 def email_on_failure(name: str, flow_name: str, deployment_id: UUID):
-    # TODO: return Automation(name=name, trigger=EventTrigger(...), actions=[RunDeployment(...)]) using
-    #   from prefect.automations import Automation
-    #   from prefect.events.schemas.automations import EventTrigger, Posture
-    #   from prefect.events.actions import RunDeployment
-    # The trigger: expect={"prefect.flow-run.Failed"}, match={"prefect.resource.id": "prefect.flow-run.*"},
-    # match_related={"prefect.resource.role": "flow", "prefect.resource.name": flow_name},
-    # posture=Posture.Reactive, threshold=1. The action: source="selected", deployment_id=deployment_id,
-    # parameters={"subject": "... {{ flow_run.name }} ...", "body": "..."} (Jinja, filled in by the server).
+    # TODO: return an automation named `name` (unsaved: the test saves it) that reacts to every failed run of
+    # the flow `flow_name`, and never to a completed one, by running the deployment `deployment_id` with the
+    # failed run's name in the email's subject. 05_cloud/email-on-run-end.yaml is the same idea as a file;
+    # Prefect has a Python class for the automation and for each of its parts.
     raise NotImplementedError("email_on_failure builds no automation yet")
