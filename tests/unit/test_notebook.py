@@ -41,7 +41,9 @@ def test_every_cell_runs_and_the_script_builds_what_the_notebook_built():
     )
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
 
-    printed = "\n".join(
+    # A cell's printed text can come in several stream messages (a busy kernel flushes mid-line): join
+    # them as they came, each already ends where the kernel cut it.
+    printed = "".join(
         output.text for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
         if output.output_type == "stream"
     )  # fmt: skip
