@@ -38,6 +38,7 @@ def test_every_cell_runs_and_the_script_builds_what_the_notebook_built():
         kernel_name="python3",  # ipykernel's own spec: this interpreter, the course's .venv
         resources={"metadata": {"path": str(NOTEBOOK.parent)}},
         transport="ipc",  # the kernel talks over local sockets, not TCP ports
+        coalesce_streams=True,  # one stream output per cell, however the kernel chunked it
     )
     client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
 
