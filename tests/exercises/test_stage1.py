@@ -53,3 +53,16 @@ def test_parent_flow_runs_both_flows_as_subflows(exercise):
         )
         child_flows = sorted(client.read_flow(child.flow_id).name for child in children)
     assert child_flows == ["cat-fact-flow", "dog-fact-flow"], "both facts must come from subflow runs"
+
+
+@pytest.mark.exercise("01_intro", "ex4_retry_only_what_helps")
+def test_a_busy_api_is_retried_and_a_missing_fact_fails_at_once(exercise):
+    busy = exercise.fact_or_nothing([503, 503, 200], return_state=True)
+    assert busy.is_completed(), f"two 503s then a fact should complete: {busy.message}"
+    missing = exercise.fact_or_nothing([404], return_state=True)
+    assert missing.is_failed(), "a 404 has no fact to return: the run must fail"
+    with get_client(sync_client=True) as client:
+        (fetch,) = client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[missing.state_details.flow_run_id]))
+        )
+    assert fetch.run_count == 1, f"the 404 was tried {fetch.run_count} times: no retry can make it succeed"

@@ -106,3 +106,21 @@ def test_badly_written_month_fails_before_any_task_runs(exercise, bad_month):
     assert len(settled_task_runs(good.state_details.flow_run_id, expected=2)) == 2
     started = settled_task_runs(bad.state_details.flow_run_id, expected=0, timeout=0)
     assert not started, f"tasks ran before the month was checked: {[run.name for run in started]}"
+
+
+@pytest.mark.exercise("02_workflow", "ex5_cache_ignores")
+def test_a_run_that_differs_only_in_show_report_is_served_from_the_cache(exercise):
+    seed = fresh_seed()
+
+    def prepare_state(**parameters) -> str:
+        state = exercise.prepare_month(month="2023-01", return_state=True, **parameters)
+        assert state.is_completed(), state.message
+        runs = settled_task_runs(state.state_details.flow_run_id, expected=1)
+        assert len(runs) == 1, [run.name for run in runs]
+        return runs[0].state.name
+
+    assert prepare_state(seed=seed) == "Completed", "a seed never seen before must compute"
+    assert prepare_state(seed=seed, show_report=True) == "Cached", "show_report changes no feature: use the cache"
+    assert prepare_state(seed=seed + 1, show_report=True) == "Completed", (
+        "another seed must compute: keep it in the key"
+    )
