@@ -33,8 +33,8 @@ from coursekit.lesson import churn, paths, run
 DATA_FILE = paths.data_dir() / "bank_churn.csv"  # where the generated table is written
 
 
-# name: what the UI shows. description: the text beside it on the task run's page. tags: labels to filter
-# runs by, and what Prefect's tag concurrency limits count. retries: how often Prefect runs it again.
+# name: what the UI shows. description: what the task is for, kept with it (Prefect 3.9 does not show it in
+# the UI). tags: labels to filter runs by, and what tag concurrency limits count. retries: how often to retry.
 @task(
     name="Load customers",
     description="Read the customers table from the CSV file the flow was given.",
