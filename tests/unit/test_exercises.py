@@ -38,7 +38,9 @@ def test_an_exercise_is_done_while_the_file_that_passed_is_unchanged(monkeypatch
     exercises.record_check(exercise, passed=True)
     assert exercises.is_done(exercise)
     assert "  ✓ 1-1  ex1_task_name" in exercises.progress_lines()
-    assert exercises.progress_lines()[0] == "01_intro         [#######-------------] 1/3"
+    stage_1 = len(exercises.of_stage(exercise.stage))
+    assert exercises.progress_lines()[0] == f"01_intro         {exercises.bar(1, stage_1)} 1/{stage_1}"
+    assert exercises.bar(1, 4) == "[#####---------------]" and exercises.bar(0, 0) == "[--------------------]"
     monkeypatch.setattr(exercises, "_digest", lambda path: "the learner edited it since")
     assert not exercises.is_done(exercise)
     total = len(exercises.every())
