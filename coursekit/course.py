@@ -43,6 +43,10 @@ class NoSuchStage(ValueError):
     pass
 
 
+def by_folder(folder: str) -> Stage:
+    return next(candidate for candidate in STAGES if candidate.folder == folder)
+
+
 def stage(number: int) -> Stage:
     for candidate in STAGES:
         if candidate.number == number:

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from coursekit import course
+from coursekit import course, exercises
 from coursekit.cli import stages
 from coursekit.config import REPO_ROOT
-from tests.support.exercises import exercise_list
 
 STAGES_WITH_EXERCISES = sorted(p.parent.parent.name for p in REPO_ROOT.glob("0*/exercises/exercises.yaml"))
 TESTS = (REPO_ROOT / "tests" / "exercises").glob("test_stage*.py")
@@ -29,17 +28,17 @@ def plain(markdown: str) -> str:
 @pytest.mark.parametrize("stage", STAGES_WITH_EXERCISES)
 def test_every_exercise_has_starter_solution_test_and_readme_row(stage):
     readme = plain((REPO_ROOT / stage / "exercises" / "README.md").read_text())
-    for entry in exercise_list(stage):
-        name = entry["name"]
+    for entry in exercises.of_stage(course.by_folder(stage)):
+        name = entry.name
         assert (REPO_ROOT / stage / "exercises" / f"{name}.py").exists(), f"{name}: starter missing"
         assert (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").exists(), f"{name}: solution missing"
         assert (stage, name) in MARKED, f"{name}: no test is marked @pytest.mark.exercise({stage!r}, {name!r})"
         starter = (REPO_ROOT / stage / "exercises" / f"{name}.py").read_text()
         assert "# TODO:" in starter, f"{name}: the starter says nowhere (# TODO:) what to achieve"
         assert "# TODO:" not in (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").read_text(), name
-        assert plain(entry["goal"]) in readme, f"{name}: README row differs from the goal in exercises.yaml"
+        assert plain(entry.goal) in readme, f"{name}: README row differs from the goal in exercises.yaml"
         # The hints show when they are earned (make check-N, make hint), never up front on the page.
-        assert len(entry["hints"]) == 2 and not any(plain(hint) in readme for hint in entry["hints"]), name
+        assert len(entry.hints) == 2 and not any(plain(hint) in readme for hint in entry.hints), name
 
 
 def test_the_stage_table_names_every_lesson_folder_and_each_has_a_runner_and_make_targets():

@@ -18,7 +18,6 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import yaml
 
 from coursekit import course
 from coursekit import exercises as course_exercises
@@ -69,10 +68,6 @@ def _committed_copy(relative: str) -> Path:
     return copy
 
 
-def exercise_list(stage: str) -> list[dict]:
-    return yaml.safe_load((REPO_ROOT / stage / "exercises" / "exercises.yaml").read_text())
-
-
 @pytest.hookimpl(hookwrapper=True)
 def starters_fail_in_the_test(item: pytest.Item, call: pytest.CallInfo):
     """A starter must fail in the test's body. If a fixture fails first, the strict xfail would still pass
@@ -105,8 +100,7 @@ def print_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> N
     for stage in sorted({stage for stage, _ in _results}):
         write("")
         write(f"{stage} exercises")
-        number = next(s.number for s in course.STAGES if s.folder == stage)
-        entries = course_exercises.of_stage(course.stage(number))
+        entries = course_exercises.of_stage(course.by_folder(stage))
         total += len(entries)
         width = max(len(entry.name) for entry in entries)
         for entry in entries:
