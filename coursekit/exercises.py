@@ -40,6 +40,11 @@ class Exercise:
         return self.stage.path / "exercises" / f"{self.name}.py"
 
     @property
+    def solution(self) -> Path:
+        """The reference solution, kept out of the lesson folder: `make check-N` names it once the exercise passes."""
+        return config.REPO_ROOT / "solutions" / self.stage.folder / f"{self.name}.py"
+
+    @property
     def ref(self) -> str:
         return f"{self.stage.number}-{self.number}"
 

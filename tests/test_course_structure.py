@@ -31,11 +31,11 @@ def test_every_exercise_has_starter_solution_test_and_readme_row(stage):
     for entry in exercises.of_stage(course.by_folder(stage)):
         name = entry.name
         assert (REPO_ROOT / stage / "exercises" / f"{name}.py").exists(), f"{name}: starter missing"
-        assert (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").exists(), f"{name}: solution missing"
+        assert entry.solution.exists(), f"{name}: solution missing at {entry.solution}"
         assert (stage, name) in MARKED, f"{name}: no test is marked @pytest.mark.exercise({stage!r}, {name!r})"
         starter = (REPO_ROOT / stage / "exercises" / f"{name}.py").read_text()
         assert "# TODO:" in starter, f"{name}: the starter says nowhere (# TODO:) what to achieve"
-        assert "# TODO:" not in (REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py").read_text(), name
+        assert "# TODO:" not in entry.solution.read_text(), name
         assert plain(entry.goal) in readme, f"{name}: README row differs from the goal in exercises.yaml"
         # The hints show when they are earned (make check-N, make hint), never up front on the page.
         assert len(entry.hints) == 2 and not any(plain(hint) in readme for hint in entry.hints), name
@@ -128,7 +128,7 @@ def test_lint_checks_the_course_code_and_leaves_the_learners_exercise_files_alon
         if line.endswith(".py")
     }
     starters = {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("0*/exercises/ex*.py")}
-    solutions = {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("0*/exercises/solutions/ex*.py")}
+    solutions = {p.relative_to(REPO_ROOT).as_posix() for p in REPO_ROOT.glob("solutions/0*/ex*.py")}
     assert starters and solutions and "coursekit/lesson/taxi.py" in linted
     assert not starters & linted, sorted(starters & linted)
     assert solutions <= linted, sorted(solutions - linted)

@@ -210,7 +210,7 @@ def cmd_hint(args: argparse.Namespace) -> None:
     for level, hint in enumerate(hints, start=1):
         console.say(f"  hint {level}: {hint}")
     if len(hints) == len(exercise.hints):
-        console.say(f"  (no more hints; the reference solution: {exercise.stage.folder}/exercises/solutions/)")
+        console.say(f"  (no more hints; the reference solution: {exercise.solution.relative_to(config.REPO_ROOT)})")
 
 
 def cmd_progress(_: argparse.Namespace) -> None:

@@ -43,7 +43,7 @@ def targets(config: pytest.Config) -> list:
 def load(stage: str, name: str, *, target: str) -> ModuleType:
     relative = f"{stage}/exercises/{name}.py"
     if target == "solution":
-        path = REPO_ROOT / stage / "exercises" / "solutions" / f"{name}.py"
+        path = REPO_ROOT / "solutions" / stage / f"{name}.py"
     elif target == "starter":
         path = _committed_copy(relative)
     else:
@@ -117,6 +117,7 @@ def print_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> N
             if passed:
                 done += 1
                 write(f"  ✓ {entry.name:<{width}} {entry.goal}")
+                write(f"      done: compare with the reference, {entry.solution.relative_to(REPO_ROOT)}")
                 continue
             write(f"  ✗ {entry.name:<{width}} {entry.goal}")
             if (stage, entry.name) in _reasons:
