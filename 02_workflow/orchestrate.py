@@ -145,6 +145,7 @@ def main_flow(train_month: str = "2023-01", val_month: str = "2023-02", model: s
         raise ValueError(f"Model {model!r} is not one of the lesson's: use model='pickup' (ours) or 'course'.")
     if train_month == val_month:
         raise ValueError(f"Train and validation month are both {train_month}: validate on data the model has not seen.")
+    print(f"Training on {train_month}, validating on {val_month} ({model} model)")
 
     clock = Stopwatch()
     train_trips, val_trips = read_data(train_month), read_data(val_month)

@@ -2,7 +2,8 @@
 
 Exercises 1 and 2 hold a deployment as one prefect.yaml entry: the tests deploy it with `prefect deploy`
 from the top of the repository, as the lesson does, and read back what the server stored. Exercise 3
-runs the lesson's taxi-default deployment in a real process worker.
+runs the lesson's taxi-default deployment in a real process worker, and exercise 4 has a schedule create a
+run that the worker runs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import asyncio
 import contextlib
 import math
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from prefect.server.schemas import schedules as server_schedules
 from coursekit import runs
 from coursekit.config import REPO_ROOT
 from coursekit.services import workers
+from tests.support.deployments import wait_final
 from tests.support.run import output, prefect
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -131,3 +133,44 @@ def test_run_of_the_deployment_returns_the_rmse_of_its_artifact(exercise):
     assert isinstance(rmse, float) and math.isfinite(rmse) and 0 < rmse < 20, f"not an RMSE in minutes: {rmse!r}"
     published = runs.rmse_of(flow_run.id)
     assert rmse == pytest.approx(published, abs=1e-3), f"returned {rmse}, but the run's artifact says {published}"
+
+
+@pytest.mark.exercise("03_deploy_local", "ex4_schedule_parameters")
+@pytest.mark.usefixtures("course_worker")
+def test_runs_the_schedule_starts_train_on_its_months_and_a_run_by_hand_keeps_the_flows(exercise):
+    entry = exercise.DEPLOYMENT
+    schedules = entry.get("schedules") or []
+    assert schedules, 'no schedule yet: add "schedules": [...] to DEPLOYMENT'
+    deployment = deploy({**entry, "paused": True})  # paused: the scheduler itself starts no run of it
+    assert [s.schedule.interval.total_seconds() for s in deployment.schedules if hasattr(s.schedule, "interval")] == [
+        600
+    ], f"its schedules are {[s.schedule for s in deployment.schedules]}, not one that fires every ten minutes"
+    by_hand = {"train_month": "2023-01", "val_month": "2023-02", **deployment.parameters}
+    assert (by_hand["train_month"], by_hand["val_month"]) == ("2023-01", "2023-02"), (
+        f"a run started by hand would train on {by_hand['train_month']} and validate on {by_hand['val_month']}: "
+        "the months belong to the schedule, not to the deployment's own parameters"
+    )
+
+    # What the scheduler does when it catches up: create the run its schedule would have started in the last
+    # ten minutes (POST /deployments/{id}/schedule, with a start in the past). The worker starts it at once.
+    now = datetime.now(timezone.utc)
+    with get_client(sync_client=True) as client:
+        client._client.post(
+            f"/deployments/{deployment.id}/schedule",
+            json={"start_time": (now - timedelta(minutes=10)).isoformat(), "end_time": now.isoformat(), "max_runs": 1},
+        ).raise_for_status()
+        scheduled = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+        )
+    assert len(scheduled) == 1, f"the schedule created {len(scheduled)} runs in the last ten minutes, not one"
+    flow_run = wait_final(scheduled[0].id)
+    assert flow_run.created_by is not None and flow_run.created_by.type == "SCHEDULE", flow_run.created_by
+    assert flow_run.state.is_completed(), f"the scheduled run ended {flow_run.state.name}: {flow_run.state.message}"
+    assert {k: flow_run.parameters.get(k) for k in ("train_month", "val_month")} == {
+        "train_month": "2023-02",
+        "val_month": "2023-03",
+    }, f"the scheduled run got the parameters {flow_run.parameters}"
+    said = [message for message in runs.log_messages(flow_run.id) if message.startswith("Training on")]
+    assert said and said[0].startswith("Training on 2023-02, validating on 2023-03"), (
+        f"the run's log says {said or 'nothing about its months'}"
+    )
