@@ -91,6 +91,43 @@ def test_a_failed_run_is_emailed_and_a_completed_one_is_not(exercise, send_email
         created.delete()
 
 
+@pytest.mark.exercise("05_cloud", "ex4_email_on_upload")
+def test_an_upload_event_about_the_bucket_is_emailed_with_its_months(exercise, send_email_deployment, course_worker):
+    from prefect.automations import Automation
+    from prefect.events import emit_event
+
+    tag = uuid.uuid4().hex[:8]
+    bucket, other_bucket = f"ex4-{tag}", f"ex4-other-{tag}"
+    # Months no other test uses, so the mailbox cannot hold an older email that looks like this one.
+    year = 2100 + int(tag[:4], 16) % 800
+    mine, theirs = (f"{year}-07", f"{year}-08"), (f"{year}-10", f"{year}-11")
+    automation = exercise.email_on_upload(f"ex4-email-on-upload-{tag}", bucket, send_email_deployment)
+    assert isinstance(automation, Automation), f"email_on_upload returned {automation!r}, not an Automation"
+    created = automation.create()
+    try:
+        time.sleep(2)  # the server loads new automations every few seconds
+        for name, (train, val) in ((other_bucket, theirs), (bucket, mine)):
+            emit_event(
+                event=exercise.DATA_UPLOADED,
+                resource={"prefect.resource.id": f"s3://{name}/data", "prefect.resource.name": "taxi data"},
+                payload={
+                    "keys": [f"data/{train}.parquet", f"data/{val}.parquet"],
+                    "train_month": train,
+                    "val_month": val,
+                },
+            )
+        mail = mail_with(mine[0], timeout=90)
+        assert mail is not None, (
+            f"no email about the upload of {mine[0]} to {bucket} arrived within 90 s; "
+            f"subjects received: {[m.subject for m in smtp.received()][-5:]}"
+        )
+        assert mine[1] in mail.subject, f"the subject {mail.subject!r} does not name the validation month {mine[1]}"
+        assert mail_with(theirs[0], timeout=5) is None, f"the upload to another bucket ({other_bucket}) was emailed too"
+        assert len([m for m in smtp.received() if mine[0] in m.subject]) == 1, "the upload was emailed more than once"
+    finally:
+        created.delete()
+
+
 @pytest.mark.e2e  # it starts Dask worker processes, each importing Prefect: tens of seconds
 @pytest.mark.exercise("05_cloud", "ex3_dask_map")
 def test_squares_are_computed_in_dask_worker_processes(exercise):
