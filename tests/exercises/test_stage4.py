@@ -170,3 +170,30 @@ def test_model_event_reaches_the_server_with_the_rmse(exercise):
     assert stored, f"the server stored no course.taxi.model.uploaded event about {resource_id} within 30 s"
     assert [event.id for event in stored] == [emitted.id], "the server stored other events than the one returned"
     assert stored[0].payload.get("rmse") == rmse, f"payload {stored[0].payload}, not rmse={rmse}"
+
+
+@pytest.mark.exercise("04_deploy_s3", "ex4_months_block")
+# The solution and the starter define the same block type in one test process; Prefect says it replaces it.
+@pytest.mark.filterwarnings("ignore:Type 'TaxiMonths'.*will be overridden:UserWarning")
+def test_the_flow_reads_the_months_saved_in_the_block_at_each_run(exercise):
+    from prefect.blocks.core import Block
+
+    assert issubclass(exercise.TaxiMonths, Block), "TaxiMonths must subclass prefect.blocks.core.Block"
+    fields = exercise.TaxiMonths.model_fields
+    assert {"train_month", "val_month"} <= set(fields), f"TaxiMonths has the fields {sorted(fields)}"
+
+    exercise.save_months("2023-03", "2023-04")
+    slug = exercise.TaxiMonths.get_block_type_slug()
+    with get_client(sync_client=True) as client:
+        saved = client.read_block_document_by_name(exercise.BLOCK_NAME, block_type_slug=slug)
+    assert {k: saved.data.get(k) for k in ("train_month", "val_month")} == {
+        "train_month": "2023-03",
+        "val_month": "2023-04",
+    }, f"the server holds {saved.data} under {exercise.BLOCK_NAME!r}"
+    assert tuple(exercise.months_from_block()) == ("2023-03", "2023-04")
+
+    # Changed on the server, as an edit in the UI's Blocks page would: the same flow code follows it.
+    exercise.TaxiMonths(train_month="2023-05", val_month="2023-06").save(exercise.BLOCK_NAME, overwrite=True)
+    assert tuple(exercise.months_from_block()) == ("2023-05", "2023-06"), (
+        "the flow returned the old months after the block changed: load the block inside the flow"
+    )
