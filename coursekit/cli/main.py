@@ -232,12 +232,24 @@ def cmd_watch(_: argparse.Namespace) -> None:
         while (current := next((e for e in exercises.every() if not exercises.is_done(e)), None)) is not None:
             console.step(f"Exercise {current.ref}: {config.shown(current.file)}")
             console.say(f"  goal: {current.goal}")
+            checked = current.file.read_bytes()
             if _check(current.stage, only=current.name):
                 console.ok(f"{current.ref} {current.name} passes: on to the next one.")
                 continue
             console.say(f"Edit {config.shown(current.file)} and save it: it is checked again (Ctrl-C stops).")
-            for _changes in watch(current.file, debounce=400, rust_timeout=0):
-                break  # one save (or several within the debounce) is one new check
+            # One save (or several within the debounce) is one new check. The folder is watched, not the file:
+            # editors that save by writing a new file and renaming it over the old one are seen too. The first
+            # timeout comes once the watcher is in place: a save made while the check ran is caught then.
+            mine = str(current.file)
+            for changes in watch(
+                current.file.parent,
+                watch_filter=lambda _change, path, mine=mine: path == mine,
+                debounce=400,
+                rust_timeout=500,
+                yield_on_timeout=True,
+            ):
+                if changes or current.file.read_bytes() != checked:
+                    break
     except KeyboardInterrupt:
         console.say(
             "Stopped watching. `make watch` goes on from the first exercise not done; `make progress` lists them."
