@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from coursekit import before_prefect, config, console, course
 from coursekit.services import lifecycle, server
@@ -220,6 +222,11 @@ def cmd_progress(_: argparse.Namespace) -> None:
         console.say(line)
 
 
+def _only(file: Path) -> Callable[[Any, str], bool]:
+    """A watchfiles filter that lets through the changes of one file only."""
+    return lambda _change, path: path == str(file)
+
+
 def cmd_watch(_: argparse.Namespace) -> None:
     """`make watch`: check the first exercise not done yet each time its file is saved; move on once it passes."""
     from watchfiles import watch
@@ -240,10 +247,9 @@ def cmd_watch(_: argparse.Namespace) -> None:
             # One save (or several within the debounce) is one new check. The folder is watched, not the file:
             # editors that save by writing a new file and renaming it over the old one are seen too. The first
             # timeout comes once the watcher is in place: a save made while the check ran is caught then.
-            mine = str(current.file)
             for changes in watch(
                 current.file.parent,
-                watch_filter=lambda _change, path, mine=mine: path == mine,
+                watch_filter=_only(current.file),
                 debounce=400,
                 rust_timeout=500,
                 yield_on_timeout=True,
