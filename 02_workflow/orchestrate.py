@@ -171,8 +171,9 @@ def main_flow(train_month: str = "2023-01", val_month: str = "2023-02", model: s
         saved = save_model(fitted)
         params = {"features": ", ".join(FEATURES), **fitted.named_steps["boost"].get_params()}
     clock.lap("save")
-    print(f"Validation RMSE ({model} model): {rmse:.5f} minutes; model saved to {saved}")
     synthetic = is_synthetic(train_trips) or is_synthetic(val_trips)
+    on = "SYNTHETIC months, not comparable with real ones" if synthetic else "TLC data"
+    print(f"Validation RMSE ({model} model, {on}): {rmse:.5f} minutes; model saved to {saved}")
     mlflow_run = track_in_mlflow(
         model, fitted, {"model": model, "train_month": train_month, "val_month": val_month, **params}, rmse, saved
     )

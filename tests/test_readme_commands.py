@@ -53,7 +53,7 @@ from tests.support.readme_commands import (
     section,
     table_rows,
 )
-from tests.support.run import output
+from tests.support.run import output, shell
 
 COMMAND_MAP = REPO_ROOT / "docs" / "prefect-2-to-3.md"
 TROUBLESHOOTING = REPO_ROOT / "docs" / "troubleshooting.md"
@@ -285,22 +285,6 @@ MAKE_RUNS: dict[str, str | tuple[str, ...]] = {
 }
 # `make -n setup` prints nothing while .venv matches the lock: -W makes make take the lock as changed.
 MAKE_AS_IF = {"setup": "-W requirements/course.lock"}
-
-
-def shell(script: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`bash -c script` from the top of the repository, as a learner types it.
-
-    `make` never reinstalls .venv here (`-o .venv/.installed`): the tests check the environment they run in.
-    """
-    never_reinstall = 'make() { command make -o .venv/.installed "$@"; }\n'
-    return subprocess.run(
-        ["bash", "-c", never_reinstall + script],
-        cwd=REPO_ROOT,
-        env=env if env is not None else dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def make_targets_on_the_pages() -> list[str]:

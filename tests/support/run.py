@@ -25,3 +25,19 @@ def prefect(*args: str, cwd=REPO_ROOT, timeout: float = 120):
 
 def output(done: subprocess.CompletedProcess) -> str:
     return f"exit code {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+
+
+def shell(script: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`bash -c script` from the top of the repository, as a learner types it.
+
+    `make` never reinstalls .venv here (`-o .venv/.installed`): the tests check the environment they run in.
+    """
+    never_reinstall = 'make() { command make -o .venv/.installed "$@"; }\n'
+    return subprocess.run(
+        ["bash", "-c", never_reinstall + script],
+        cwd=REPO_ROOT,
+        env=env if env is not None else dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
