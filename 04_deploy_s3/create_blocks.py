@@ -25,6 +25,7 @@ from coursekit import console
 from coursekit.lesson import the_course_server_answers
 from coursekit.lesson.s3_errors import S3Error, check_access
 from coursekit.services import s3
+from coursekit.services.lifecycle import ServiceError
 
 
 def build_blocks(settings: s3.S3Settings) -> tuple[AwsCredentials, S3Bucket]:
@@ -60,6 +61,6 @@ if __name__ == "__main__":
     the_course_server_answers()  # blocks live on the server: one line if it is down, not a traceback
     try:
         create_blocks()
-    except S3Error as error:
+    except (S3Error, ServiceError) as error:  # a bad key or bucket; the local endpoint's port taken
         console.fail(str(error))
         sys.exit(1)

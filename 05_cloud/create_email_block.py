@@ -19,7 +19,7 @@ from prefect_email import EmailServerCredentials
 
 from coursekit import console
 from coursekit.lesson import the_course_server_answers
-from coursekit.services import smtp
+from coursekit.services import lifecycle, smtp
 
 
 def build_block(settings: smtp.SMTPSettings) -> EmailServerCredentials:
@@ -50,6 +50,6 @@ if __name__ == "__main__":
     the_course_server_answers()  # blocks live on the server: one line if it is down, not a traceback
     try:
         create_email_block()
-    except smtp.SMTPError as error:
+    except lifecycle.ServiceError as error:  # the mail server unreachable, or the local one's port taken
         console.fail(str(error))
         sys.exit(1)

@@ -107,3 +107,23 @@ def test_the_by_hand_path_reads_as_the_pages_promise(typed):
         "! No worker polls work pool 'by-hand-pool': this run of by-hand/waits will wait as Late until one does. "
         f"Start one in the background with `make worker POOL={pool}`"
     ), output(waiting)
+
+
+@pytest.mark.parametrize(
+    ("script", "variable", "service"),
+    [
+        ("04_deploy_s3/create_blocks.py", "COURSE_S3_PORT", "the local S3 endpoint"),
+        ("05_cloud/create_email_block.py", "COURSE_SMTP_PORT", "the local SMTP server"),
+    ],
+)
+def test_a_lesson_script_whose_local_service_port_is_taken_says_so_in_one_line(script, variable, service):
+    with socket.socket() as taken:  # another program's port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = shell(f".venv/bin/python {script}", env={**os.environ, variable: str(port)})
+    assert done.returncode == 1, output(done)
+    assert done.stdout.strip() == "" and done.stderr.strip() == (
+        f"✗ Port {port} on 127.0.0.1 is in use by a program this course did not start, so {service} cannot start "
+        f"there. Stop that program, or move the course: export {variable}={port + 1}"
+    ), output(done)
