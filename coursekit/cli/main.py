@@ -106,8 +106,22 @@ def cmd_status(_: argparse.Namespace) -> None:
 
 
 def cmd_stop(_: argparse.Namespace) -> None:
-    stopped = lifecycle.stop_all(last=(server.NAME,))
+    run_dir = config.current().run_dir
+    names = sorted(p.stem for p in run_dir.glob("*.json")) if run_dir.is_dir() else []
+    others = [name for name in names if name != server.NAME]
+    busy_workers = [name for name in others if name.startswith("worker-") and lifecycle.descendant_pids([name])]
+    marked = 0
+    if busy_workers:  # a worker is running a flow: it stops, and its run is marked Crashed (this imports Prefect)
+        from coursekit.services import workers
+
+        stopped, marked = workers.stop_leaving_no_run_running(busy_workers)
+    else:
+        stopped = []
+    stopped += lifecycle.stop_many([name for name in others if name not in busy_workers])
+    stopped += lifecycle.stop_many([name for name in names if name == server.NAME])  # last: workers report to it
     console.ok(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running.")
+    if marked:
+        console.warn(f"{marked} flow run(s) were still running: each is now Crashed, with `make stop` as the reason.")
 
 
 def cmd_stage(args: argparse.Namespace) -> None:

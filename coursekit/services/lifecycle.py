@@ -328,6 +328,17 @@ def stop_many(names: list[str], *, timeout: float = 10) -> list[str]:
     return stopped
 
 
+def descendant_pids(names: list[str]) -> set[int]:
+    """The pids of every process below the named running services (a worker's flow-run processes)."""
+    pids: set[int] = set()
+    for name in names:
+        running = status(name)
+        if running is not None:
+            with contextlib.suppress(psutil.Error):
+                pids |= {child.pid for child in psutil.Process(running.pid).children(recursive=True)}
+    return pids
+
+
 def _group_members(leader: psutil.Process) -> list[psutil.Process]:
     members = [leader]
     with contextlib.suppress(psutil.NoSuchProcess):

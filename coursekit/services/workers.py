@@ -99,3 +99,53 @@ def running(pool: str, count: int = 1, *, limit: int | None = None, wait: bool =
         yield
     finally:
         lifecycle.stop_many([name for name in names if name not in already])
+
+
+STOPPED_WHILE_RUNNING = (
+    "Stopped while running: `make stop` ended the worker and this run's process ({pid}) before the run finished. "
+    "Run it again once a worker polls its pool (`make worker`)."
+)
+
+
+def stop_leaving_no_run_running(names: list[str]) -> tuple[list[str], int]:
+    """Stop the named services; a flow run whose process one of them had started ends Crashed, with the reason.
+
+    Killed with its worker, a run's process sends no final state, and the server would show the run Running
+    for good (before its first heartbeat, not even Prefect's zombie automation would ever see it). The runs
+    are found before the processes stop (their infrastructure pid is a process below a service), and marked
+    once they are gone. Returns the services stopped and the number of runs marked.
+    """
+    pids = lifecycle.descendant_pids(names)
+    if not pids:
+        return lifecycle.stop_many(names), 0
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Crashed
+
+    from coursekit.services import server
+
+    if not server.healthy(config.current().api_url):
+        return lifecycle.stop_many(names), 0
+    unfinished = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING, StateType.PENDING]))
+    )
+    with get_client(sync_client=True) as client:
+        started_here = [
+            (run, pid)
+            for run in client.read_flow_runs(flow_run_filter=unfinished, limit=200)
+            if (pid := _pid_of(run.infrastructure_pid)) in pids
+        ]
+        stopped = lifecycle.stop_many(names)
+        marked = 0
+        for run, pid in started_here:
+            state = client.read_flow_run(run.id).state
+            if state is None or not state.is_final():
+                client.set_flow_run_state(run.id, Crashed(message=STOPPED_WHILE_RUNNING.format(pid=pid)), force=True)
+                marked += 1
+    return stopped, marked
+
+
+def _pid_of(infrastructure_pid: str | None) -> int | None:
+    """A process worker records the pid it started, as "PID" or "HOST:PID" depending on Prefect's version."""
+    tail = (infrastructure_pid or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None

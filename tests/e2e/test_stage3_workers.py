@@ -81,6 +81,30 @@ def test_a_run_whose_worker_dies_ends_crashed_and_a_new_worker_runs_the_next():
             client.delete_automation(automation)
 
 
+def test_make_stop_while_a_run_is_running_ends_the_run_crashed_with_the_reason_not_running_for_good():
+    """`make stop` stops busy workers with workers.stop_leaving_no_run_running; here one worker of the test's own."""
+    workers.ensure_pool("stop-pool")
+    deployment = deploy_test_flow("sleepy", "stop-pool")
+    worker = workers.start_worker("stop-pool")
+    try:
+        running = run_deployment(deployment, parameters={"seconds": 600}, timeout=0)
+        wait_running(running.id)  # stopped at once: before its first heartbeat counts, as the probe found
+        process = [p for p in psutil.process_iter() if _env(p).get("PREFECT__FLOW_RUN_ID") == str(running.id)]
+        assert process, "the flow-run process was not found"
+        stopped, marked = workers.stop_leaving_no_run_running([workers.service_name("stop-pool")])
+    finally:
+        workers.stop_worker("stop-pool")
+    assert (stopped, marked) == ([workers.service_name("stop-pool")], 1)
+    assert not psutil.pid_exists(worker.pid) and not any(p.is_running() for p in process)
+    with get_client(sync_client=True) as client:
+        ended = client.read_flow_run(running.id)
+    assert ended.state.name == "Crashed", ended.state
+    assert ended.state.message == workers.STOPPED_WHILE_RUNNING.format(pid=workers._pid_of(ended.infrastructure_pid))
+    time.sleep(3)  # nothing changes it afterwards: not Running again, not Completed
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(running.id).state.name == "Crashed"
+
+
 def test_ten_runs_at_once_all_complete_and_the_pool_concurrency_limit_holds():
     limit = 3
     workers.ensure_pool("burst-pool", concurrency_limit=limit)
