@@ -4,7 +4,8 @@
    several repetitions, for train 2023-01 / validation 2023-02.
 2. The whole training flow as a learner runs it (`python 02_workflow/orchestrate.py`) against the
    running course server: once with the cache refreshed, once served from it.
-3. The whole tour (`make tour`) from cold, as on a fresh clone after `make setup`: a throw-away course
+3. Load: 30 runs of one deployment submitted at once to a pool with two workers, drained (runs per minute).
+4. The whole tour (`make tour`) from cold, as on a fresh clone after `make setup`: a throw-away course
    (its own state and data folders, free ports) whose server starts from nothing. Target: < 3 minutes.
 
 Figures go to the terminal and to .course/bench.json.
@@ -158,6 +159,25 @@ def main() -> None:
     console.ok(
         f"Cache-hit re-run: flow run {speedup:.2f}x, Prepare features {prepare_speedup:.2f}x as fast as "
         "with the cache refreshed"
+    )
+
+    console.step("Load: 30 runs of one deployment submitted at once to a pool with two workers (limit 4 at a time)")
+    from coursekit.maintainer import load
+
+    drained = load.drain(30)
+    completed = sum(1 for run in drained.finished if run.state and run.state.is_completed())
+    figures["load"] = {
+        "runs": len(drained.submitted),
+        "completed": completed,
+        "seconds_to_drain": round(drained.seconds, 1),
+        "runs_per_minute": round(drained.runs_per_minute, 1),
+        "by_worker": {
+            name: list(drained.workers.values()).count(name) for name in sorted(set(drained.workers.values()))
+        },
+    }
+    console.ok(
+        f"{completed} of {len(drained.submitted)} runs Completed in {drained.seconds:.0f} s: "
+        f"{drained.runs_per_minute:.1f} runs per minute ({figures['load']['by_worker']})"
     )
 
     console.step("The whole tour from cold: python -m coursekit tour, in a throw-away course (about 3 minutes)")

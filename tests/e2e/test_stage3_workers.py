@@ -1,4 +1,4 @@
-"""Stage 3, the workers' side: a worker that dies mid-run, and a burst of runs under a concurrency limit.
+"""Stage 3, the workers' side: a worker that dies mid-run, `make stop` mid-run, and a burst of runs on two workers.
 
 Real process workers against a real server; test-only flows from tests/support/flows.py.
 """
@@ -18,6 +18,7 @@ from prefect.deployments import run_deployment
 from prefect.events.schemas.automations import AutomationCore
 
 from coursekit.config import REPO_ROOT
+from coursekit.maintainer import load
 from coursekit.services import lifecycle, workers
 from tests.support.deployments import deploy_test_flow, wait_final, wait_running
 
@@ -105,18 +106,25 @@ def test_make_stop_while_a_run_is_running_ends_the_run_crashed_with_the_reason_n
         assert client.read_flow_run(running.id).state.name == "Crashed"
 
 
-def test_ten_runs_at_once_all_complete_and_the_pool_concurrency_limit_holds():
-    limit = 3
-    workers.ensure_pool("burst-pool", concurrency_limit=limit)
-    deployment = deploy_test_flow("quick", "burst-pool")
-    workers.start_worker("burst-pool")
-    try:
-        submitted = [run_deployment(deployment, parameters={"seconds": 2}, timeout=0) for _ in range(10)]
-        finished = [wait_final(flow_run.id, timeout=300) for flow_run in submitted]
-    finally:
-        workers.stop_worker("burst-pool")
-    assert [f.state.name for f in finished] == ["Completed"] * 10
-    assert max_overlap(finished) <= limit
+def test_a_burst_of_runs_on_two_workers_all_complete_once_within_the_pool_limit():
+    """The load case of `make bench` (coursekit/maintainer/load.py), checked here for what it must not do.
+
+    `make bench` drains 30 runs; here 12, three rounds of the pool's limit: each run is a process start of a
+    few CPU-seconds, and 30 would add minutes to the suite without checking anything more.
+    """
+    drained = load.drain(12, pool="burst-pool")
+    assert sorted(run.id for run in drained.finished) == sorted(drained.submitted), (
+        "runs lost, or runs nobody submitted"
+    )
+    assert [run.state.name for run in drained.finished] == ["Completed"] * 12
+    with get_client(sync_client=True) as client:
+        started = {
+            run.id: [s.type.value for s in client.read_flow_run_states(run.id)].count("RUNNING")
+            for run in drained.finished
+        }
+    assert set(started.values()) == {1}, f"runs started more than once (or never): {started}"
+    assert max_overlap(drained.finished) <= load.LIMIT
+    assert sorted(set(drained.workers.values())) == ["worker-burst-pool-1", "worker-burst-pool-2"], drained.workers
 
 
 def max_overlap(flow_runs: list[FlowRun]) -> int:
