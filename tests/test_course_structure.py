@@ -143,3 +143,18 @@ def test_the_retry_waits_lesson_1_states_are_the_ones_prefect_draws():
     assert abs(sum(waits) / len(waits) - 1) < 0.02
     for page in ("01_intro/README.md", "01_intro/cat_facts.py"):
         assert "between 0.63 and 1.5 s" in " ".join((REPO_ROOT / page).read_text().split()), page
+
+
+def test_the_pythons_the_readme_names_are_the_ones_requires_python_admits_and_the_ones_tested():
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+
+    admitted = SpecifierSet(tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["requires-python"])
+    claimed = re.search(r"You need Python ([\d., or]+),", (REPO_ROOT / "README.md").read_text())
+    assert claimed, "README's 'You need Python ...' line is gone"
+    named = re.findall(r"3\.\d+", claimed.group(1))
+    assert [f"3.{minor}" for minor in range(8, 20) if f"3.{minor}" in admitted] == named, (admitted, named)
+    tested = {"3.11": (REPO_ROOT / ".ci" / "run"), "3.13": (REPO_ROOT / ".ci" / "python-3.13")}
+    assert all(path.is_file() for path in tested.values()) and "trixie" in tested["3.13"].read_text()
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" in admitted

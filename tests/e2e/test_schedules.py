@@ -10,7 +10,7 @@ that fails on every pass (Prefect 3.8.8 on SQLAlchemy 2.1, Prefect 3.9.1 on when
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,7 +67,7 @@ def scheduled(server_log_start, tmp_path_factory) -> dict:
 
     with get_client(sync_client=True) as client:
         client.create_work_pool(WorkPoolCreate(name=POOL, type="process"), overwrite=True)
-    deployed_at = datetime.now(timezone.utc)
+    deployed_at = datetime.now(UTC)
     deployed = prefect("--no-prompt", "deploy", "--all", "--prefect-file", str(own_file))
     assert deployed.returncode == 0, output(deployed)
     with get_client(sync_client=True) as client:
@@ -135,7 +135,7 @@ def test_the_scheduler_creates_the_next_runs_at_the_schedules_fire_times(schedul
     while True:
         runs = scheduled_runs(deployment_id)
         times = [run.expected_start_time for run in runs]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # One pass's runs; or, when a fire time went by since the deploy, a later pass's, or both passes'.
         first, latest = upcoming(schedule, deployed_at), upcoming(schedule, now)
         expected = [first, latest, sorted(set(first) | set(latest))]

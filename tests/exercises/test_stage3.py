@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import math
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,7 @@ def next_fire_times(deployment: Deployment, after: datetime, n: int = 3) -> list
         # The server's model of the same schedule type computes dates (the client's only describes them).
         model = getattr(server_schedules, type(entry.schedule).__name__).model_validate(entry.schedule.model_dump())
         dates.update(asyncio.run(model.get_dates(n=n, start=after)))
-    return sorted(date.astimezone(timezone.utc) for date in dates)[:n]
+    return sorted(date.astimezone(UTC) for date in dates)[:n]
 
 
 def when(date: datetime) -> str:
@@ -89,8 +89,8 @@ def test_schedule_fires_at_nine_utc_on_the_third_of_every_month(exercise):
 
     deployment = deploy({**entry, "paused": True})  # paused: the scheduler starts no run of it
     assert deployment.schedules, "the server stored no schedule for the deployment"
-    after = datetime(2027, 1, 10, tzinfo=timezone.utc)
-    expected = [datetime(2027, month, 3, 9, 0, tzinfo=timezone.utc) for month in (2, 3, 4)]
+    after = datetime(2027, 1, 10, tzinfo=UTC)
+    expected = [datetime(2027, month, 3, 9, 0, tzinfo=UTC) for month in (2, 3, 4)]
     fires = next_fire_times(deployment, after)
     assert fires == expected, (
         f"after {when(after)} UTC it fires at {', '.join(when(d) for d in fires) or 'no time'} UTC, "
@@ -113,7 +113,7 @@ def test_deployment_carries_the_tag_and_the_parameter_override(exercise):
 @pytest.mark.exercise("03_deploy_local", "ex3_custom_run")
 @pytest.mark.usefixtures("stage3_deployments")
 def test_run_of_the_deployment_returns_the_rmse_of_its_artifact(exercise):
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     rmse = exercise.run_and_read_rmse("2023-02", "2023-01")
 
     with get_client(sync_client=True) as client:
@@ -153,7 +153,7 @@ def test_runs_the_schedule_starts_train_on_its_months_and_a_run_by_hand_keeps_th
 
     # What the scheduler does when it catches up: create the run its schedule would have started in the last
     # ten minutes (POST /deployments/{id}/schedule, with a start in the past). The worker starts it at once.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with get_client(sync_client=True) as client:
         client._client.post(
             f"/deployments/{deployment.id}/schedule",

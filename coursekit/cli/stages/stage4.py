@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import cast
 
 from prefect_aws import S3Bucket
@@ -26,7 +26,7 @@ def stage_4() -> StageResult:
     workers.ensure_pool("course-pool")
     with workers.running("course-pool"):
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "04_deploy_s3/prefect.yaml")
-        uploaded_at = datetime.now(timezone.utc)
+        uploaded_at = datetime.now(UTC)
         run_script("04_deploy_s3/upload_data.py", "--months", "2023-01", "2023-02")
         # Meanwhile, the run whose code the worker pulls from the bucket.
         code_run = deployment_run("taxi-training-s3/taxi_s3_code")

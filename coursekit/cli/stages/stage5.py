@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import string
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import cast
 
 from prefect import get_client
@@ -171,7 +171,7 @@ def wait_for_mail(since: float, timeout: float = 120) -> list[smtp.Received]:
             f"per run end): sent more than once: {'; '.join(twice) or 'see the table above'}."
         )
     if len(mails) < EXPECTED_MAILS:
-        why = runs.automation_failures("email-on-run-end", datetime.fromtimestamp(since, timezone.utc))
+        why = runs.automation_failures("email-on-run-end", datetime.fromtimestamp(since, UTC))
         raise StageFailed(
             f"Only {len(mails)} of {EXPECTED_MAILS} emails arrived within {timeout:.0f} s. "
             + (
