@@ -1,8 +1,8 @@
 """`make watch`, driven as a learner drives it: a failed check, a save that solves the exercise, the move to
 the next one, Ctrl-C.
 
-It runs in a copy of the course (the files git knows, the same .venv), so the test can edit an exercise file
-while other tests read the real ones; it uses this session's server and state folder.
+It runs in a copy of the course (the files git knows, the same .venv, the exercises as committed), so the test
+can edit an exercise file while other tests read the real ones; it uses this session's server and state folder.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def course_copy(folder: Path) -> Path:
         if source.is_file():
             (folder / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, folder / relative)
+    # The exercises as committed: the test starts from untouched starters, whatever a learner has solved here.
+    for starter in REPO_ROOT.glob("0*_*/exercises/ex*.py"):
+        relative = starter.relative_to(REPO_ROOT).as_posix()
+        shown = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=REPO_ROOT, capture_output=True, text=True)
+        if shown.returncode == 0:
+            (folder / relative).write_text(shown.stdout)
     (folder / ".venv").symlink_to(REPO_ROOT / ".venv")
     return folder
 
