@@ -116,12 +116,15 @@ def test_the_by_hand_path_reads_as_the_pages_promise(typed):
         ("05_cloud/create_email_block.py", "COURSE_SMTP_PORT", "the local SMTP server"),
     ],
 )
-def test_a_lesson_script_whose_local_service_port_is_taken_says_so_in_one_line(script, variable, service):
+def test_a_lesson_script_whose_local_service_port_is_taken_says_so_in_one_line(script, variable, service, tmp_path):
     with socket.socket() as taken:  # another program's port
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = shell(f".venv/bin/python {script}", env={**os.environ, variable: str(port)})
+        # A state folder of its own: no service of this session's is found running there (a running one gets
+        # another message, tested with the services), so the port check is the one that speaks.
+        state = {"COURSE_STATE_DIR": str(tmp_path / "state"), variable: str(port)}
+        done = shell(f".venv/bin/python {script}", env={**os.environ, **state})
     assert done.returncode == 1, output(done)
     assert done.stdout.strip() == "" and done.stderr.strip() == (
         f"✗ Port {port} on 127.0.0.1 is in use by a program this course did not start, so {service} cannot start "

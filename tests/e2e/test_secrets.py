@@ -91,7 +91,8 @@ def test_a_learners_own_s3_secret_is_shown_nowhere_after_lesson_4(tmp_path):
         log_dir = config.current().log_dir
         found |= {f"{p.name}": p.read_text(errors="replace") for p in log_dir.glob("*.log")}
         masked = '"aws_secret_access_key": "********"'
-        assert found["blocks"].count(masked) == 2, found["blocks"]  # course-aws and its copy in course-bucket
+        # Every secret key a block holds is shown masked (course-aws, its copy in course-bucket, other tests' blocks).
+        assert found["blocks"].count(masked) == found["blocks"].count('"aws_secret_access_key": ') >= 2, found["blocks"]
         shown = sorted(where for where, text in found.items() if secret in text)
         assert shown == [], f"the secret key is shown in: {', '.join(shown)}"
     finally:  # the session's blocks back as the other tests expect them
