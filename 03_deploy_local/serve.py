@@ -13,12 +13,14 @@ polling the pool can run them.
 
 from __future__ import annotations
 
+from coursekit.lesson import the_course_server_answers
 from coursekit.lesson.lessons import training_flow
 
 # The lesson-2 flow itself, loaded from its file: one flow, two ways to deploy it, no copy.
 main_flow = training_flow()
 
 if __name__ == "__main__":
+    the_course_server_answers()  # one line, not a traceback, when the server is down (`make server`)
     main_flow.serve(
         name="taxi-served",
         cron="0 7 * * 1",  # 07:00 every Monday (in UTC unless a timezone is given)

@@ -23,6 +23,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Retries of each Prefect API call that finds the server gone (see prefect_env); tests/e2e/test_server_restart.py
+# shows what they buy.
+CLIENT_MAX_RETRIES = 6
+
+
 @dataclass(frozen=True)
 class CourseConfig:
     host: str
@@ -104,6 +109,11 @@ class CourseConfig:
             # Deployment runs send a heartbeat every 30 s (Prefect's default: 180), so the automation in
             # 03_deploy_local/crash-zombies.yaml can tell a run whose process died within 90 s.
             "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "30",
+            # A server restart must not end the runs in progress. Each API call that finds the server gone
+            # is retried after 2, 4, 8, 16, 32 and 64 s (Prefect's default: 5 retries, about a minute), so a
+            # flow-run process and its worker ride out an outage of up to about 2 minutes; after that the
+            # call fails and the run ends Failed or Crashed, saying it could not reach the server.
+            "PREFECT_CLIENT_MAX_RETRIES": str(CLIENT_MAX_RETRIES),
             # Workers ask for due runs every 2 s (Prefect's default: 10 s), so a run a lesson starts
             # begins at once. Against a busy shared server, the default is kinder.
             "PREFECT_WORKER_QUERY_SECONDS": "2",

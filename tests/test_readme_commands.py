@@ -420,7 +420,13 @@ def test_a_lesson_script_in_a_shell_not_pointed_at_the_course_says_so_in_one_lin
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{closed.getsockname()[1]}/api"
-    for script in ("02_workflow/classification.py", "04_deploy_s3/create_blocks.py", "05_cloud/create_email_block.py"):
+    scripts = (
+        "02_workflow/classification.py",
+        "03_deploy_local/serve.py",
+        "04_deploy_s3/create_blocks.py",
+        "05_cloud/create_email_block.py",
+    )
+    for script in scripts:
         down = shell(f".venv/bin/python {script}", env={**bare, "PREFECT_API_URL": url})
         assert down.returncode == 1, output(down)
         assert down.stderr.strip() == (
