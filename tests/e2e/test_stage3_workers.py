@@ -13,6 +13,7 @@ import psutil
 import pytest
 import yaml
 from prefect import get_client
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.events.schemas.automations import AutomationCore
@@ -104,6 +105,41 @@ def test_make_stop_while_a_run_is_running_ends_the_run_crashed_with_the_reason_n
     time.sleep(3)  # nothing changes it afterwards: not Running again, not Completed
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(running.id).state.name == "Crashed"
+
+
+def test_a_run_whose_pull_step_fails_says_so_in_its_state_message(tmp_path):
+    from coursekit.cli import automations
+
+    automations.apply("03_deploy_local/explain-pull-failures.yaml")  # as make stage-3 does
+    lesson = yaml.safe_load((REPO_ROOT / "03_deploy_local" / "explain-pull-failures.yaml").read_text())
+    workers.ensure_pool("pull-pool")
+    missing = (tmp_path / "gone.git").as_uri()  # a repository deleted since the deployment was made
+    with get_client(sync_client=True) as client:
+        client.create_deployment(
+            flow_id=client.create_flow_from_name("quick"),
+            name="pull-pool",
+            work_pool_name="pull-pool",
+            entrypoint="tests/support/flows.py:quick",
+            pull_steps=[{"prefect.deployments.steps.git_clone": {"repository": missing}}],
+        )
+    worker = workers.start_worker("pull-pool")
+    try:
+        broken = run_deployment("quick/pull-pool", timeout=0)
+        ended = wait_final(broken.id, timeout=120)
+        time.sleep(3)  # the worker's own report of the exit comes after, and must not replace it
+        with get_client(sync_client=True) as client:
+            states = [(s.type.value, s.message) for s in client.read_flow_run_states(broken.id)]
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[broken.id])))
+    finally:
+        workers.stop_worker("pull-pool")
+    message = lesson["actions"][0]["message"]
+    assert message.startswith("A deployment pull step failed, so the flow's code never loaded")
+    assert ended.state.name == "Crashed"
+    assert [s for s in states if s[0] in {"CRASHED", "FAILED", "COMPLETED"}] == [("CRASHED", message)], states
+    # Where the message sends the learner: the run's last line names the step, the worker's log has git's error.
+    own = [log for log in sorted(logs, key=lambda log: log.timestamp) if log.name == "prefect.flow_runs"]
+    assert own[-1].message == "Executing deployment step: git_clone", [(log.name, log.message) for log in logs]
+    assert f"Failed to clone repository '{missing}' with exit code 128" in worker.new_log()
 
 
 def test_a_burst_of_runs_on_two_workers_all_complete_once_within_the_pool_limit():

@@ -21,6 +21,7 @@ def stage_3() -> StageResult:
     server.ensure_running()
     workers.ensure_pool("course-pool")
     automations.apply("03_deploy_local/crash-zombies.yaml")
+    automations.apply("03_deploy_local/explain-pull-failures.yaml")
     has_git = gitrepo.publish_head() is not None
     with workers.running("course-pool"):
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "03_deploy_local/prefect.yaml")
