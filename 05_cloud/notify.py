@@ -15,6 +15,7 @@ nothing. An automation on the server (email-on-run-end.yaml) covers those too.
 from __future__ import annotations
 
 import argparse
+import smtplib
 
 from prefect import flow
 from prefect_email import EmailServerCredentials, email_send_message
@@ -29,13 +30,16 @@ async def email_the_outcome(flow, flow_run, state) -> None:
     """A state hook: one email per finished run, saying how it ended and where to look."""
     settings = smtp.settings()
     link = runs.ui_link(flow_run.id)
-    await email_send_message(
-        subject=f"[hook] {flow.name} run {flow_run.name}: {state.name}",
-        msg=f"<p>{flow.name} run {flow_run.name} ended {state.name}: {state.message or ''}</p><p>{link}</p>",
-        email_server_credentials=await EmailServerCredentials.aload(smtp.EMAIL_BLOCK),
-        email_from=settings.email_from,
-        email_to=settings.email_to,
-    )
+    try:
+        await email_send_message(
+            subject=f"[hook] {flow.name} run {flow_run.name}: {state.name}",
+            msg=f"<p>{flow.name} run {flow_run.name} ended {state.name}: {state.message or ''}</p><p>{link}</p>",
+            email_server_credentials=await EmailServerCredentials.aload(smtp.EMAIL_BLOCK),
+            email_from=settings.email_from,
+            email_to=settings.email_to,
+        )
+    except (OSError, smtplib.SMTPException) as error:  # Prefect logs a hook's error; the run's state stays
+        raise smtp.explain(error, settings) from None
 
 
 @flow(name="notified-training", log_prints=True, on_completion=[email_the_outcome], on_failure=[email_the_outcome])

@@ -19,6 +19,7 @@ message typed on the command line), every run sends.
 from __future__ import annotations
 
 import argparse
+import smtplib
 
 from prefect import flow
 from prefect.cache_policies import NO_CACHE, CacheKeyFnPolicy
@@ -56,7 +57,10 @@ def send_email(subject: str, body: str, email_to: str | None = None, once_key: s
         email_from=settings.email_from,
         email_to=recipient,
     )
-    sent.result()
+    try:
+        sent.result()
+    except (OSError, smtplib.SMTPException) as error:  # the mail server is down, or refused the login
+        raise smtp.explain(error, settings) from None  # the run's state names the server, not only "refused"
     if sent.state.name == "Cached":
         print(f"Not sent again: {subject!r} went out already for {once_key}")
     else:

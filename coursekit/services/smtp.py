@@ -69,6 +69,11 @@ def mail_dir() -> Path:
     return config.current().state_dir / "mail"
 
 
+def answers(s: SMTPSettings) -> bool:
+    """True when an SMTP server greets at the address the course sends to."""
+    return _greets(s.server, s.port)
+
+
 def _greets(host: str, port: int) -> bool:
     try:
         with smtplib.SMTP(host, port, timeout=2) as client:
@@ -153,7 +158,7 @@ def explain(error: Exception, s: SMTPSettings) -> SMTPError:
         )
     if isinstance(error, (ConnectionRefusedError, socket.timeout, socket.gaierror)):
         hint = (
-            "Start the local server with `make stage-5`."
+            "`make smtp` starts the course's local one (make stage-5 does too)."
             if s.local
             else "Check COURSE_SMTP_SERVER and COURSE_SMTP_PORT."
         )

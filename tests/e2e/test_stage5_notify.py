@@ -6,7 +6,7 @@ import time
 
 import pytest
 from prefect import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName, LogFilter, LogFilterFlowRunId
 from prefect.events import emit_event
 
 from coursekit import runs
@@ -62,6 +62,38 @@ def test_a_mail_server_that_is_down_is_named_and_no_block_is_saved(monkeypatch):
     monkeypatch.setenv("COURSE_SMTP_TYPE", "INSECURE")
     with pytest.raises(smtp.SMTPError, match=f"No SMTP server answers at 127.0.0.1:{port}. Check COURSE_SMTP_SERVER"):
         lesson_module("05_cloud/create_email_block.py").create_email_block()
+
+
+def test_a_send_email_run_and_a_hook_whose_mail_server_is_down_name_it(monkeypatch):
+    """The course's mail server gone mid-stage: the runs say where they tried, and how to bring it back."""
+    from prefect import flow
+    from prefect_email import EmailServerCredentials
+
+    port = lifecycle.free_port()  # nothing listens there: the local server as it is once it has stopped
+    monkeypatch.setenv("COURSE_SMTP_PORT", str(port))
+    monkeypatch.setattr(smtp, "EMAIL_BLOCK", "course-email-down")  # a block of the test's own, not the stage's
+    EmailServerCredentials(smtp_server="127.0.0.1", smtp_port=port, smtp_type="INSECURE").save(
+        "course-email-down", overwrite=True
+    )
+    said = f"No SMTP server answers at 127.0.0.1:{port}. `make smtp` starts the course's local one"
+
+    sent = lesson_module("05_cloud/send_email.py").send_email(subject="down", body="b", return_state=True)
+    assert sent.is_failed() and said in sent.message, sent.message
+
+    notify = lesson_module("05_cloud/notify.py")
+    hooked = flow(name="hooked-while-down")(lambda: 1).with_options(on_completion=[notify.email_the_outcome])
+    state = hooked(return_state=True)
+    assert state.is_completed()  # a hook's failure leaves the run's state as it was, and is logged
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+            )
+            if any(said in (log.message or "") for log in logs):
+                break
+            time.sleep(1)
+    assert any(said in log.message for log in logs), [log.message for log in logs]
 
 
 # --- exactly once: the automation may fire twice for one run end --------------------------------------

@@ -73,3 +73,21 @@ def test_waiting_marks_each_second_and_every_tenth_with_its_number(monkeypatch, 
             wait.tick()
         wait.done("Completed")
     assert capsys.readouterr().out == "… Waiting for 2 runs to finish .........10s.........20s... Completed in 23.0 s\n"
+
+
+def test_stage_5_says_the_mail_server_is_down_when_it_stopped_before_the_emails_came(tmp_path, monkeypatch, capsys):
+    import time
+
+    from coursekit.cli.stages import stage5
+    from coursekit.services import lifecycle
+
+    port = lifecycle.free_port()  # nothing listens: the local SMTP server after it went away
+    monkeypatch.setenv("COURSE_SMTP_PORT", str(port))
+    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))  # an empty mailbox
+    monkeypatch.delenv("COURSE_SMTP_SERVER", raising=False)
+    with pytest.raises(common.StageFailed) as failed:
+        stage5.wait_for_mail(since=time.time(), timeout=1)
+    assert str(failed.value) == (
+        f"Only 0 of {stage5.EXPECTED_MAILS} emails arrived: the mail server at 127.0.0.1:{port} is down "
+        "(it stopped during the stage). `make stage-5` starts it again and sends them anew."
+    )

@@ -170,6 +170,11 @@ def wait_for_mail(since: float, timeout: float = 120) -> list[smtp.Received]:
             f"{len(mails)} emails arrived where {EXPECTED_MAILS} were expected (one [hook] and one [automation] "
             f"per run end): sent more than once: {'; '.join(twice) or 'see the table above'}."
         )
+    if len(mails) < EXPECTED_MAILS and not smtp.answers(settings):
+        raise StageFailed(
+            f"Only {len(mails)} of {EXPECTED_MAILS} emails arrived: the mail server at {settings.where} is down "
+            "(it stopped during the stage). `make stage-5` starts it again and sends them anew."
+        )
     if len(mails) < EXPECTED_MAILS:
         why = runs.automation_failures("email-on-run-end", datetime.fromtimestamp(since, UTC))
         raise StageFailed(
