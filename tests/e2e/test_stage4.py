@@ -5,7 +5,11 @@ The stage itself runs in the tour (tests/e2e/test_tour.py)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
 
 import boto3
 import pytest
@@ -198,6 +202,73 @@ def test_the_s3_flow_reads_the_bucket_trains_uploads_the_model_and_reports(cours
     assert ("SYNTHETIC stand-ins for 2023-01" in report.data) == synthetic
     flow_run = runs.latest_flow_run("taxi-training-s3")
     assert runs.rmse_of(flow_run.id) == pytest.approx(rmse, abs=1e-3)  # from its subflow, lesson 2's flow
+
+
+def test_an_endpoint_that_goes_away_mid_flow_is_named_nothing_is_half_written_and_the_next_run_recovers(
+    tmp_path, monkeypatch
+):
+    """The course's endpoint dies between the downloads and the model's upload: a moto server of the test's own."""
+    port = lifecycle.free_port()
+    monkeypatch.setenv("COURSE_S3_PORT", str(port))  # so the flow's message is the one the course's endpoint gets
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "data"))  # the downloads of this test alone
+    url = f"http://127.0.0.1:{port}"
+    assert s3.local_url() == url
+
+    def endpoint_with_months() -> lifecycle.Running:
+        running = lifecycle.start(
+            "s3-mid-flow", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        )
+        lifecycle.wait_until(running, lambda: lifecycle.answers(f"{url}/moto-api/"), what="Starting an S3 endpoint")
+        client = boto3.client(
+            "s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        client.create_bucket(Bucket="mid-flow")
+        for month in ("2023-01", "2023-02"):
+            local = taxi.resolve(month)
+            client.upload_file(str(local), "mid-flow", s3.month_key(month, synthetic=".synthetic." in local.name))
+        return running
+
+    credentials = AwsCredentials(
+        aws_access_key_id="x", aws_secret_access_key="x", aws_client_parameters={"endpoint_url": url}
+    )
+    credentials.save("mid-flow-aws", overwrite=True)
+    S3Bucket(bucket_name="mid-flow", credentials=credentials).save("mid-flow-bucket", overwrite=True)
+    lesson = lesson_module("04_deploy_s3/orchestrate_s3.py")
+    downloads = tmp_path / "data" / "from-s3"
+    endpoint = endpoint_with_months()
+    try:
+        outcome: dict = {}
+        flow_thread = threading.Thread(
+            target=lambda: outcome.update(
+                state=lesson.main_flow_s3(
+                    train_month="2023-01", val_month="2023-02", bucket_block="mid-flow-bucket", return_state=True
+                )
+            )
+        )
+        flow_thread.start()
+        deadline = time.monotonic() + 120
+        while len(list(downloads.glob("*.parquet"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(endpoint.pid, signal.SIGKILL)  # both months are here; training has begun; the upload is next
+        flow_thread.join(timeout=240)
+        state = outcome["state"]
+        assert state.is_failed(), state
+        assert f"Nothing answers at {url}. Start the local endpoint with `make s3`." in state.message, state.message
+        # Whole files or none: no .part left behind, and each download as long as the object it copied.
+        assert sorted(p.name for p in downloads.iterdir()) == sorted(p.name for p in downloads.glob("*.parquet"))
+        for month in ("2023-01", "2023-02"):
+            local = taxi.resolve(month)
+            assert (
+                downloads / s3.month_key(month, synthetic=".synthetic." in local.name).split("/")[-1]
+            ).stat().st_size == local.stat().st_size
+
+        endpoint = endpoint_with_months()  # what make stage-4 does: its endpoint again, its months uploaded again
+        again = lesson.main_flow_s3(
+            train_month="2023-01", val_month="2023-02", bucket_block="mid-flow-bucket", return_state=True
+        )
+        assert again.is_completed(), again.message
+    finally:
+        lifecycle.stop("s3-mid-flow")
 
 
 # --- the whole stage: deployments, the event trigger, code from the bucket -----------------------------
