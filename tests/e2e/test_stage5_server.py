@@ -9,12 +9,15 @@ run either way, the PostgreSQL test skips (with the reason) without them.
 
 from __future__ import annotations
 
+import json
+import mailbox
 import os
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import uuid
 from pathlib import Path
 from unittest import mock
 
@@ -149,6 +152,60 @@ def test_the_course_says_which_login_is_missing_or_wrong_and_never_prints_it(hos
 
     right = hosted_course.run("python", "-m", "coursekit", "server")
     assert right.returncode == 0 and "already up" in right.stdout, output(right)
+
+
+def test_the_smtp_password_and_the_server_login_are_shown_nowhere_after_lesson_5(hosted_course: Course, tmp_path):
+    """Lesson 5 with a mail server that wants a login, on a server that wants one: neither secret shows anywhere.
+
+    Searched: what the scripts printed, the server's records as its API (and so the UI) returns them (logs, run
+    parameters, task inputs, artifacts, blocks, events: tests/e2e/test_secrets.py), and the course's log files.
+    """
+    smtp_password = f"smtp-secret-{uuid.uuid4().hex}"
+    login_password = LOGIN.split(":", 1)[1]
+    port, maildir = lifecycle.free_port(), tmp_path / "mail"
+    mail_server = lifecycle.start(
+        "smtp-with-login",
+        [sys.executable, "-m", "tests.support.smtp_with_login", str(port), str(maildir)],
+        env={"SMTP_LOGIN": f"course:{smtp_password}"},
+        cwd=REPO_ROOT,
+    )
+    own_mail = {
+        "COURSE_SMTP_SERVER": "127.0.0.1",
+        "COURSE_SMTP_PORT": str(port),
+        "COURSE_SMTP_TYPE": "INSECURE",
+        "COURSE_SMTP_USERNAME": "course",
+        "COURSE_SMTP_PASSWORD": smtp_password,
+    }
+    try:
+        lifecycle.wait_until(mail_server, lambda: lifecycle.port_in_use("127.0.0.1", port), what="Starting SMTP")
+        wrong = hosted_course.run(
+            "python", "05_cloud/create_email_block.py", **{**own_mail, "COURSE_SMTP_PASSWORD": "x"}
+        )
+        assert wrong.returncode == 1 and "refused the login for user 'course'" in wrong.stderr, output(wrong)
+        printed = [wrong.stdout + wrong.stderr]
+        for script in (
+            ["05_cloud/create_email_block.py"],
+            ["05_cloud/send_email.py", "--subject", "lesson 5, with a login", "--body", "sent through a login"],
+        ):
+            done = hosted_course.run("python", *script, **own_mail)
+            assert done.returncode == 0, output(done)
+            printed.append(done.stdout + done.stderr)
+        assert [m["subject"] for m in mailbox.Maildir(maildir)] == ["lesson 5, with a login"]  # the login worked
+
+        shows = hosted_course.run(
+            "python",
+            "-c",
+            "import json; from tests.e2e.test_secrets import everything_the_server_shows as e; print(json.dumps(e()))",
+        )
+        assert shows.returncode == 0, output(shows)
+        found = {"what the scripts printed": "\n".join(printed), **json.loads(shows.stdout)}
+        found |= {p.name: p.read_text(errors="replace") for p in hosted_course.cfg.log_dir.glob("*.log")}
+        assert '"password": "********"' in found["blocks"], found["blocks"]  # the block keeps it, masked
+        for secret in (smtp_password, login_password):
+            shown = sorted(where for where, text in found.items() if secret in text)
+            assert shown == [], f"{secret[:6]}… is shown in: {', '.join(shown)}"
+    finally:
+        lifecycle.stop("smtp-with-login")
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------------
