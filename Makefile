@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server facts s3 smtp mlflow postgres worker hint progress watch ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 smtp mlflow postgres image worker hint progress watch ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ postgres: $(STAMP) ## Start the course's PostgreSQL (lesson 5) and print the COU
 
 # The pool a worker polls: make worker POOL=course-scale. course-pool is the one lessons 3 to 5 deploy to.
 POOL ?= course-pool
+
+image: $(STAMP) ## Build lesson 3's image for the Docker work pool (03_deploy_local/Dockerfile; again only when the lock or the code changes)
+	@$(COURSE) image
 
 worker: $(STAMP) ## Start a process worker for the course's pool in the background (POOL=course-scale for the other)
 	@$(COURSE) worker --pool $(POOL)

@@ -15,7 +15,7 @@ from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
 
-from coursekit.lesson import ui_link
+from coursekit.lesson import ui_link, where_this_runs
 from coursekit.lesson.model_types import TRIP_MODEL
 from coursekit.lesson.timing import Stopwatch
 from coursekit.lesson.tracking import EXPERIMENT, run_link, tracking_server
@@ -85,6 +85,7 @@ def report(metrics: dict, features: list[str], clock: Stopwatch) -> str:
         f"(trained on {metrics['train_month']}, validated on {metrics['validation_month']}"
         f"{', synthetic data' if metrics['data'] == 'synthetic' else ''})\n\n"
         f"MLflow run: {metrics['mlflow_run']}\n\n"
+        f"Ran in: {where_this_runs()}\n\n"  # lesson 3: a process, or a Docker container
         f"| data | trips |\n|---|---|\n| train | {metrics['train_trips']:,} |\n"
         f"| validation | {metrics['validation_trips']:,} |\n\n"
         f"Features: {', '.join(features)}\n\n"

@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder, TargetEncoder
 from threadpoolctl import threadpool_limits
 
-from coursekit.lesson import run, ui_link
+from coursekit.lesson import run, ui_link, where_this_runs
 from coursekit.lesson.taxi import TaxiDataError, is_synthetic, read_month, validate
 from coursekit.lesson.timing import Stopwatch
 
@@ -139,13 +139,13 @@ def save_model(model: Pipeline) -> str:
 
 @flow(name="taxi-training", log_prints=True)
 def main_flow(train_month: str = "2023-01", val_month: str = "2023-02", model: str = "pickup") -> float:
-    # Check the parameters before any work starts: a typo fails in a second, not after a download.
-    validate(train_month), validate(val_month)
+    validate(train_month), validate(val_month)  # checked first: a typo fails in a second, not after a download
     if model not in ("pickup", "course"):
         raise ValueError(f"Model {model!r} is not one of the lesson's: use model='pickup' (ours) or 'course'.")
     if train_month == val_month:
         raise ValueError(f"Train and validation month are both {train_month}: validate on data the model has not seen.")
     print(f"Training on {train_month}, validating on {val_month} ({model} model)")
+    print(f"Running in {where_this_runs()}")  # lesson 3: a process worker's run or a Docker worker's container
 
     clock = Stopwatch()
     train_trips, val_trips = read_data(train_month), read_data(val_month)

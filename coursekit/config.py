@@ -100,6 +100,8 @@ class CourseConfig:
             "COURSE_STATE_DIR": str(self.state_dir),
             "COURSE_DATA_DIR": str(self.data_dir),
             "COURSE_MODELS_DIR": str(self.models_dir),
+            # Lesson 3's containers run as you (user:group ids), so what they write in data/ is yours.
+            "COURSE_USER": f"{os.getuid()}:{os.getgid()}",
             # Lesson 2's training runs log to MLflow here (make mlflow), and so does the `mlflow` command.
             "MLFLOW_TRACKING_URI": self.tracking_uri,
             "PREFECT_HOME": str(self.prefect_home),

@@ -65,10 +65,11 @@ def course_worker(prefect_server: str) -> str:
 
 @pytest.fixture(scope="session")
 def _stage3_deployed(prefect_server: str) -> None:
-    from coursekit.services import gitrepo, workers
+    from coursekit.services import containers, gitrepo, workers
     from tests.support.run import output, prefect
 
     workers.ensure_pool("course-pool")
+    workers.ensure_pool(containers.POOL, pool_type="docker")  # taxi-docker's: no warning of a missing pool
     gitrepo.publish_head()
     deployed = prefect("--no-prompt", "deploy", "--all", "--prefect-file", "03_deploy_local/prefect.yaml")
     assert deployed.returncode == 0, output(deployed)
@@ -82,6 +83,10 @@ def stage3_deployments(_stage3_deployed: None, course_worker: str) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     _drain_prefect_clients()
     if OWN_STATE:
+        if "docker" in sys.modules:  # lesson 3's containers of this session, as `make stop` removes them
+            from coursekit.services import containers
+
+            containers.stop_course_containers()
         lifecycle.stop_all()
         shutil.rmtree(_state_dir, ignore_errors=True)
 

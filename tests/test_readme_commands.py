@@ -271,6 +271,7 @@ MAKE_RUNS: dict[str, str | tuple[str, ...]] = {
     "smtp": "-m coursekit smtp",
     "mlflow": "-m coursekit mlflow",
     "worker": "-m coursekit worker --pool course-pool",
+    "image": "-m coursekit image",
     "hint": "-m coursekit hint",
     "progress": "-m coursekit progress",
     "watch": "-m coursekit watch",

@@ -79,6 +79,18 @@ def cmd_worker(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_image(_: argparse.Namespace) -> None:
+    """`make image`: lesson 3's image for the Docker work pool, built unless it is up to date."""
+    from coursekit.services import containers
+
+    built = containers.ensure_image()
+    console.say(f"Base image: {built.base} ({built.base_came})")
+    done = "Built" if built.fresh else "Up to date:"
+    console.ok(
+        f"{done} {built.reference}, tagged {containers.IMAGE}:latest (the image the taxi-docker deployment runs)"
+    )
+
+
 def cmd_ui(_: argparse.Namespace) -> None:
     cfg = config.current()
     if not server.healthy(cfg.api_url):
@@ -118,6 +130,13 @@ def cmd_stop(_: argparse.Namespace) -> None:
     else:
         stopped = []
     stopped += lifecycle.stop_many([name for name in others if name not in busy_workers])
+    # Lesson 3's containers: finished ones are kept for `docker ps -a` until now; a running one's run is marked.
+    from coursekit.services import containers
+
+    removed, crashed = containers.stop_course_containers()
+    if removed:
+        stopped.append(f"{len(removed)} container(s) of the Docker work pool")
+    marked += len(crashed)
     stopped += lifecycle.stop_many([name for name in names if name == server.NAME])  # last: workers report to it
     console.ok(f"Stopped: {', '.join(stopped)}" if stopped else "Nothing was running.")
     if marked:
@@ -299,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="a process worker for a course pool, in the background")
     worker.add_argument("--pool", default="course-pool")
     worker.set_defaults(func=cmd_worker)
+    sub.add_parser("image", help="build lesson 3's image for the Docker work pool").set_defaults(func=cmd_image)
     sub.add_parser("ui", help="print (and open) the UI address").set_defaults(func=cmd_ui)
     empty = sub.add_parser("empty-database", help="migrate the empty database new servers start from (make setup)")
     empty.set_defaults(func=cmd_empty_database)

@@ -30,6 +30,9 @@ from prefect.settings import get_current_settings
 from prefect.states import State
 
 from coursekit import config, console, runs
+from coursekit.lesson.where import (
+    where_this_runs as where_this_runs,
+)  # lesson 3: a process, or a Docker container (its id)
 from coursekit.runs import ui_link
 
 __all__ = ["run", "the_course_server_answers", "ui_link"]

@@ -40,10 +40,15 @@ def service_name(pool: str, index: int = 1) -> str:
 
 
 def start_worker(
-    pool: str, index: int = 1, *, env: dict[str, str] | None = None, limit: int | None = None
+    pool: str,
+    index: int = 1,
+    *,
+    env: dict[str, str] | None = None,
+    limit: int | None = None,
+    worker_type: str = "process",
 ) -> lifecycle.Running:
-    """`prefect worker start -p POOL --type process` in the background; returns once it polls the pool."""
-    return start_workers(pool, count=1, first=index, env=env, limit=limit)[0]
+    """`prefect worker start -p POOL --type TYPE` in the background; returns once it polls the pool."""
+    return start_workers(pool, count=1, first=index, env=env, limit=limit, worker_type=worker_type)[0]
 
 
 def start_workers(
@@ -54,6 +59,7 @@ def start_workers(
     env: dict[str, str] | None = None,
     limit: int | None = None,
     wait: bool = True,
+    worker_type: str = "process",
 ) -> list[lifecycle.Running]:
     """Several workers on one pool, started together (each takes seconds to import Prefect).
 
@@ -64,7 +70,7 @@ def start_workers(
         name = service_name(pool, index)
         running = lifecycle.status(name)
         if running is None:
-            command = [prefect_executable(), "worker", "start", "--pool", pool, "--type", "process", "--name", name]
+            command = [prefect_executable(), "worker", "start", "--pool", pool, "--type", worker_type, "--name", name]
             if limit is not None:
                 command += ["--limit", str(limit)]
             running = lifecycle.start(name, command, env=env, cwd=config.REPO_ROOT)
@@ -88,13 +94,15 @@ def stop_worker(pool: str, index: int = 1) -> bool:
 
 
 @contextmanager
-def running(pool: str, count: int = 1, *, limit: int | None = None, wait: bool = True) -> Iterator[None]:
+def running(
+    pool: str, count: int = 1, *, limit: int | None = None, wait: bool = True, worker_type: str = "process"
+) -> Iterator[None]:
     """`count` workers on `pool` for the length of a block. Workers that were running already (the tour
     starts them early, so their start-up overlaps the first lessons) are left running afterwards.
     `wait=False` goes on while they start."""
     names = [service_name(pool, index) for index in range(1, count + 1)]
     already = {name for name in names if lifecycle.status(name) is not None}
-    start_workers(pool, count=count, limit=limit, wait=wait)
+    start_workers(pool, count=count, limit=limit, wait=wait, worker_type=worker_type)
     try:
         yield
     finally:

@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import signal
+import socket
 import sys
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -121,10 +122,11 @@ class _Tee(io.TextIOBase):
 
 
 CODE_FROM = "Flow code loaded from "  # the first line orchestrate_s3.py logs
+RUNNING_IN = "Running in "  # the training flow's line: coursekit.lesson.where
 
 
 def show_deployment_runs(
-    result: StageResult, flow_run_ids: dict[str, str], *, show_code_origin: bool = False
+    result: StageResult, flow_run_ids: dict[str, str], *, show_code_origin: bool = False, show_where: bool = False
 ) -> list[str]:
     """Print one row per deployment run and record its final state; return the RMSEs as printed."""
     rows = []
@@ -134,12 +136,24 @@ def show_deployment_runs(
         rmse = runs.rmse_of(flow_run_id)
         # The S3 flow logs the file it was loaded from: the repository, or the worker's copy from the bucket.
         origin = [logged_after(CODE_FROM, flow_run_id)] if show_code_origin else []
-        rows.append([deployment, state, f"{rmse:.3f}" if rmse else "-", *origin, runs.ui_link(flow_run_id)])
+        # The training flow logs where it runs: a process of a process worker, or a Docker worker's container.
+        where = [logged_after(RUNNING_IN, flow_run_id).removesuffix(f" on host {socket.gethostname()}")]
+        rows.append(
+            [
+                deployment,
+                state,
+                f"{rmse:.3f}" if rmse else "-",
+                *origin,
+                *(where if show_where else []),
+                runs.ui_link(flow_run_id),
+            ]
+        )
     headers = [
         "deployment",
         "final state",
         "RMSE (min)",
         *(["flow code loaded from"] if show_code_origin else []),
+        *(["ran in"] if show_where else []),
         "in the UI",
     ]
     console.step("Deployment runs")

@@ -1,4 +1,5 @@
-"""make stage-3: deploy lesson 3's prefect.yaml and run two deployments on a process worker."""
+"""make stage-3: deploy lesson 3's prefect.yaml, run two deployments on a process worker, and the same flow
+in a Docker container on a Docker worker when a Docker daemon answers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from coursekit.cli.stages.common import (
     require_completed,
     show_deployment_runs,
 )
-from coursekit.services import gitrepo, lifecycle, server, workers
+from coursekit.services import containers, gitrepo, lifecycle, server, workers
 
 SCHEDULED = ("taxi-monthly", "taxi-every-6h")  # the deployments of 03_deploy_local/prefect.yaml with a schedule
 
@@ -20,6 +21,7 @@ SCHEDULED = ("taxi-monthly", "taxi-every-6h")  # the deployments of 03_deploy_lo
 def stage_3() -> StageResult:
     server.ensure_running()
     workers.ensure_pool("course-pool")
+    workers.ensure_pool(containers.POOL, pool_type="docker")  # taxi-docker's pool: a Docker worker polls it
     automations.apply("03_deploy_local/crash-zombies.yaml")
     automations.apply("03_deploy_local/explain-pull-failures.yaml")
     has_git = gitrepo.publish_head() is not None
@@ -34,9 +36,11 @@ def stage_3() -> StageResult:
             "taxi-training/taxi-default", "train_month=2023-02", "val_month=2023-01", watch=True
         )
         runs.wait_for_runs(flow_run_ids)
+    docker_ran = run_in_a_container(flow_run_ids)
 
-    result = StageResult(stage=3, ran="deploy --all, 2 deployment runs side by side on a process worker")
-    rmses = show_deployment_runs(result, flow_run_ids)
+    ran = "deploy --all, 2 deployment runs side by side on a process worker"
+    result = StageResult(stage=3, ran=ran + (", 1 in a Docker container" if docker_ran else ""))
+    rmses = show_deployment_runs(result, flow_run_ids, show_where=True)
     require_completed(result)
     rmse = rmses[list(flow_run_ids).index("taxi-default")]
     result.key_figure = f"{len(rmses)} deployment runs Completed, RMSE {rmse} min (taxi-default)"
@@ -60,3 +64,18 @@ def stage_3() -> StageResult:
     if lifecycle.status(workers.service_name("course-pool")) is None:  # the stage's worker has stopped
         console.say("Runs you start now wait as Late until a worker polls course-pool: `make worker` starts one.")
     return result
+
+
+def run_in_a_container(flow_run_ids: dict[str, str]) -> bool:
+    """taxi-docker on a Docker worker, in a container of `make image`'s image; skipped, in one line, without Docker."""
+    why_not = containers.daemon_answers()
+    if why_not:
+        console.warn(f"Skipped the Docker part of this lesson (taxi-docker): {why_not}")
+        return False
+    built = containers.ensure_image()
+    console.ok(f"Image {built.reference} on base {built.base} ({built.base_came})")
+    with workers.running(containers.POOL, worker_type="docker"):
+        flow_run_ids["taxi-docker"] = deployment_run("taxi-training/taxi-docker", watch=True)
+        runs.wait_for_runs({"taxi-docker": flow_run_ids["taxi-docker"]})
+    console.say("Its container is kept (`docker ps -a`); `make stop` removes the course's containers.")
+    return True
