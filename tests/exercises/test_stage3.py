@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import math
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -170,7 +171,13 @@ def test_runs_the_schedule_starts_train_on_its_months_and_a_run_by_hand_keeps_th
         "train_month": "2023-02",
         "val_month": "2023-03",
     }, f"the scheduled run got the parameters {flow_run.parameters}"
-    said = [message for message in runs.log_messages(flow_run.id) if message.startswith("Training on")]
+    # Logs reach the server in batches, after the state: on a busy machine (SQLite locked, the client retrying)
+    # the run's last batch can land seconds after it is Completed.
+    deadline = time.monotonic() + 60
+    while not (said := [m for m in runs.log_messages(flow_run.id) if m.startswith("Training on")]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(1)
     assert said and said[0].startswith("Training on 2023-02, validating on 2023-03"), (
         f"the run's log says {said or 'nothing about its months'}"
     )
