@@ -293,3 +293,15 @@ def automation_failures(name: str, since: datetime) -> list[str]:
             limit=10,
         )
     return [str(event.payload.get("reason", "?")) for event in page.events]
+
+
+def crash_unless_final(client: Any, flow_run_id: UUID, message: str) -> bool:
+    """Set a run Crashed with `message` unless it has ended meanwhile: what `make stop` does to the runs it
+    interrupts (their process or container is gone and will report nothing). True if it was marked."""
+    state = client.read_flow_run(flow_run_id).state
+    if state is not None and state.is_final():
+        return False
+    from prefect.states import Crashed
+
+    client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
+    return True

@@ -117,23 +117,22 @@ def base_image(docker_client: Any) -> tuple[str, str]:
     import docker
 
     named = os.environ.get("COURSE_DOCKER_BASE", "").strip()
-    for reference in [named] if named else [USUAL_BASE]:
-        if _has_image(docker_client, reference):
-            return reference, "on this machine already"
-        try:
-            repository, _, tag = reference.rpartition(":") if ":" in reference else (reference, "", "latest")
-            docker_client.images.pull(repository, tag=tag)
-            return reference, "pulled from its registry"
-        except docker.errors.APIError as error:
-            if named:
-                raise ServiceError(
-                    f"COURSE_DOCKER_BASE={named!r}: Docker has no such image and cannot pull it "
-                    f"({error.explanation or error}). Name an image that `docker images` lists, or unset it."
-                ) from None
+    reference = named or USUAL_BASE
+    if _has_image(docker_client, reference):
+        return reference, "on this machine already"
+    try:
+        docker_client.images.pull(reference)  # "repository:tag"; docker's client splits it
+        return reference, "pulled from its registry"
+    except docker.errors.APIError as error:
+        if named:
+            raise ServiceError(
+                f"COURSE_DOCKER_BASE={named!r}: Docker has no such image and cannot pull it "
+                f"({error.explanation or error}). Name an image that `docker images` lists, or unset it."
+            ) from None
     if _has_image(docker_client, OWN_BASE):
-        return OWN_BASE, f"built earlier from Debian's packages ({USUAL_BASE} could not be pulled)"
+        return OWN_BASE, f"built earlier from Debian's packages, as {USUAL_BASE} could not be pulled"
     build_own_base()
-    return OWN_BASE, f"built just now from Debian's packages ({USUAL_BASE} could not be pulled: no registry answers)"
+    return OWN_BASE, f"built just now from Debian's packages, as no registry answers to pull {USUAL_BASE}"
 
 
 def debian_mirror() -> str:
@@ -366,20 +365,19 @@ def stop_course_containers() -> tuple[list[str], list[str]]:
             interrupted.append((container.labels.get(RUN_LABEL), container.name))
         container.remove(force=True)
         removed.append(container.name)
-    crashed = []
-    for run_id, name in interrupted:
-        if run_id and _mark_crashed(run_id, STOPPED_MESSAGE.format(name=name)):
-            crashed.append(run_id)
-    return removed, crashed
-
-
-def _mark_crashed(run_id: str, message: str) -> bool:
+    if not interrupted:
+        return removed, []
     from prefect import get_client
-    from prefect.states import Crashed
 
+    from coursekit import runs
+    from coursekit.services import server
+
+    if not server.healthy(config.current().api_url):  # nobody to tell: the run stays as the server last saw it
+        return removed, []
     with get_client(sync_client=True) as prefect_client:
-        flow_run = prefect_client.read_flow_run(UUID(run_id))
-        if flow_run.state and flow_run.state.is_final():
-            return False
-        prefect_client.set_flow_run_state(UUID(run_id), Crashed(message=message), force=True)
-    return True
+        crashed = [
+            run_id
+            for run_id, name in interrupted
+            if run_id and runs.crash_unless_final(prefect_client, UUID(run_id), STOPPED_MESSAGE.format(name=name))
+        ]
+    return removed, crashed

@@ -128,8 +128,8 @@ def stop_leaving_no_run_running(names: list[str]) -> tuple[list[str], int]:
         return lifecycle.stop_many(names), 0
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
-    from prefect.states import Crashed
 
+    from coursekit import runs
     from coursekit.services import server
 
     if not server.healthy(config.current().api_url):
@@ -144,12 +144,9 @@ def stop_leaving_no_run_running(names: list[str]) -> tuple[list[str], int]:
             if (pid := _pid_of(run.infrastructure_pid)) in pids
         ]
         stopped = lifecycle.stop_many(names)
-        marked = 0
-        for run, pid in started_here:
-            state = client.read_flow_run(run.id).state
-            if state is None or not state.is_final():
-                client.set_flow_run_state(run.id, Crashed(message=STOPPED_WHILE_RUNNING.format(pid=pid)), force=True)
-                marked += 1
+        marked = sum(
+            runs.crash_unless_final(client, run.id, STOPPED_WHILE_RUNNING.format(pid=pid)) for run, pid in started_here
+        )
     return stopped, marked
 
 

@@ -137,14 +137,15 @@ def show_deployment_runs(
         # The S3 flow logs the file it was loaded from: the repository, or the worker's copy from the bucket.
         origin = [logged_after(CODE_FROM, flow_run_id)] if show_code_origin else []
         # The training flow logs where it runs: a process of a process worker, or a Docker worker's container.
-        where = [logged_after(RUNNING_IN, flow_run_id).removesuffix(f" on host {socket.gethostname()}")]
+        here = f" on host {socket.gethostname()}"
+        where = [logged_after(RUNNING_IN, flow_run_id).removesuffix(here)] if show_where else []
         rows.append(
             [
                 deployment,
                 state,
                 f"{rmse:.3f}" if rmse else "-",
                 *origin,
-                *(where if show_where else []),
+                *where,
                 runs.ui_link(flow_run_id),
             ]
         )
