@@ -11,6 +11,7 @@ import os
 import re
 import sys
 
+import psutil
 import pytest
 from prefect import get_client
 from prefect.deployments import run_deployment
@@ -149,20 +150,33 @@ def test_the_docker_commands_of_the_lesson_typed_by_hand_run_the_flow_in_a_conta
         eval "$(make -s env)"
         {image}
         {create}
+        set -m  # the worker in a process group of its own, as the second shell would have it; Ctrl-C ends it there
         {worker} > {tmp_path}/worker.log 2>&1 &
         worker=$!
-        trap 'kill $worker; wait $worker || true' EXIT
+        echo "worker group $worker"
+        trap 'kill -INT -- -$worker; wait $worker || true' EXIT
         {run_it} > {tmp_path}/run.log 2>&1
         {listed}""",
         timeout=400,
     )
     ran = (tmp_path / "run.log").read_text()
     assert typed.returncode == 0, output(typed) + ran + (tmp_path / "worker.log").read_text()
+    group = int(re.search(r"worker group (\d+)", typed.stdout).group(1))
+    left = [p for p in psutil.process_iter() if _group_of(p) == group]
+    gone, alive = psutil.wait_procs(left, timeout=30)
+    assert alive == [], f"the worker typed by hand outlived Ctrl-C: {[p.cmdline() for p in alive]}"
     assert "Flow run finished successfully in 'Completed'." in ran
     name = re.search(r"Created flow run '([\w-]+)'", ran).group(1)
     container = next(line for line in typed.stdout.splitlines() if line.rstrip().endswith(f" {name}"))
     assert "course-flows:latest" in container and "Exited (0)" in container, typed.stdout
     containers.stop_course_containers()
+
+
+def _group_of(process: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except (ProcessLookupError, PermissionError):
+        return None
 
 
 def test_a_process_worker_on_the_docker_pool_gets_prefects_type_mismatch_warning(deployed):

@@ -296,6 +296,10 @@ def test_without_chromium_the_check_says_how_to_install_it(monkeypatch) -> None:
 # --- stage 5 again, on a busy machine ------------------------------------------------------------------
 
 
+@pytest.mark.readme(
+    "python -m coursekit.maintainer.burn 2 900 make stage-5",
+    because="the stage's runner under burn.burning, the burner that command starts, one spinner per core",
+)
 def test_stage_5_on_a_machine_busy_with_other_work_sends_each_email_exactly_once(tour: Tour) -> None:
     """`make stage-5` while one spinning process per core competes for the CPU, as another job on a shared laptop.
 
