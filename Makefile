@@ -72,13 +72,13 @@ mlflow: $(STAMP) ## Start lesson 2's MLflow tracking server (make stage-2 does i
 postgres: $(STAMP) ## Start the course's PostgreSQL (lesson 5) and print the COURSE_DATABASE_URL to export
 	@$(PY) -m coursekit.services.postgres
 
-# The pool a worker polls: make worker POOL=course-scale. course-pool is the one lessons 3 to 5 deploy to.
+# The pool a worker polls: make worker POOL=course-scale (or course-docker, lesson 3's Docker pool). course-pool is the one lessons 3 to 5 deploy to.
 POOL ?= course-pool
 
 image: $(STAMP) ## Build lesson 3's image for the Docker work pool (03_deploy_local/Dockerfile; again only when the lock or the code changes)
 	@$(COURSE) image
 
-worker: $(STAMP) ## Start a process worker for the course's pool in the background (POOL=course-scale for the other)
+worker: $(STAMP) ## Start a worker for the course's pool in the background (POOL=course-scale, or POOL=course-docker for a Docker worker)
 	@$(COURSE) worker --pool $(POOL)
 
 ui: $(STAMP) ## Print the UI address (and open it where a browser exists)

@@ -64,15 +64,19 @@ def cmd_mlflow(_: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    """A process worker for one of the course's pools, in the background until `make stop`."""
-    from coursekit.services import workers
+    """A worker for one of the course's pools, in the background until `make stop`: a process worker, or a
+    Docker worker for lesson 3's Docker pool (the worker's type must match its pool's)."""
+    from coursekit.services import containers, workers
 
     server.ensure_running(quiet=True)
-    workers.ensure_pool(args.pool)
+    worker_type = "docker" if args.pool == containers.POOL else "process"
+    if worker_type == "docker":
+        containers.require_image()
+    workers.ensure_pool(args.pool, pool_type=worker_type)
     name = workers.service_name(args.pool)
     already = lifecycle.status(name) is not None
     if not already:
-        workers.start_worker(args.pool)
+        workers.start_worker(args.pool, worker_type=worker_type)
     console.ok(
         f"Worker {name} {'was already polling' if already else 'polls'} work pool {args.pool!r} in the background "
         f"(log: {config.shown(config.current().log_dir / (name + '.log'))}). `make stop` stops it."
@@ -159,12 +163,12 @@ def cmd_stage(args: argparse.Namespace) -> None:
         raise SystemExit(130) from None
 
 
-def cmd_bench(_: argparse.Namespace) -> None:
+def cmd_bench(args: argparse.Namespace) -> None:
     from coursekit.maintainer import (
         bench,  # imports Prefect: only after main() has pointed the environment at the course
     )
 
-    bench.main()
+    bench.main(only=args.only)
 
 
 def cmd_tour(_: argparse.Namespace) -> None:
@@ -315,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("s3", help="start the local S3-compatible endpoint").set_defaults(func=cmd_s3)
     sub.add_parser("smtp", help="start lesson 5's local SMTP server").set_defaults(func=cmd_smtp)
     sub.add_parser("mlflow", help="start lesson 2's MLflow tracking server").set_defaults(func=cmd_mlflow)
-    worker = sub.add_parser("worker", help="a process worker for a course pool, in the background")
+    worker = sub.add_parser("worker", help="a worker for a course pool, in the background")
     worker.add_argument("--pool", default="course-pool")
     worker.set_defaults(func=cmd_worker)
     sub.add_parser("image", help="build lesson 3's image for the Docker work pool").set_defaults(func=cmd_image)
@@ -327,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
     stage = sub.add_parser("stage", help="run one lesson")
     stage.add_argument("number", type=int)
     stage.set_defaults(func=cmd_stage)
-    sub.add_parser("bench", help="speed and accuracy figures").set_defaults(func=cmd_bench)
+    bench = sub.add_parser("bench", help="speed and accuracy figures")
+    bench.add_argument("--only", choices=["tour"], help="only the whole tour from cold (for repeated timings)")
+    bench.set_defaults(func=cmd_bench)
     sub.add_parser("tour", help="run every stage in order, then a summary").set_defaults(func=cmd_tour)
     ui_check = sub.add_parser("ui-check", help="check in Chromium that the UI shows what the API says")
     ui_check.set_defaults(func=cmd_ui_check)

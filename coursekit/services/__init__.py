@@ -9,4 +9,6 @@ the background by `lifecycle.ensure`, recorded under .course/run/, stopped by `m
     postgres    lesson 5's PostgreSQL, for a server that is not on SQLite
     workers     work pools and process workers
     gitrepo     the local bare git repository lesson 3's git pull step clones from
+    containers  lesson 3's image (`make image`) and the course's containers
+    container_start  the image's entrypoint: reach the server first, or say in one line why not
 """

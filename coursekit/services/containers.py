@@ -282,6 +282,15 @@ def ensure_image() -> Built:
         return _ensure_image(docker_client)
 
 
+def require_image() -> None:
+    """Before a Docker worker starts: the image its runs start in exists, or one line says to build it."""
+    if not _has_image(client(), f"{IMAGE}:latest"):
+        raise ServiceError(
+            f"There is no image {IMAGE}:latest on this machine, and every run on {POOL!r} starts in it: "
+            "build it with `make image` (minutes, once)."
+        )
+
+
 def _ensure_image(docker_client: Any) -> Built:
     base, came = base_image(docker_client)
     requirements = image_requirements(

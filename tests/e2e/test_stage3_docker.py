@@ -7,6 +7,7 @@ Without a daemon these tests skip, saying why, except under CI, where they fail.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sys
@@ -204,6 +205,56 @@ def test_a_missing_image_crashes_the_run_with_a_state_message_that_names_it(depl
         workers.stop_worker(containers.POOL)
     assert finished.state_name == "Crashed"
     assert "course-flows:no-such-tag" in finished.state.message, finished.state.message
+
+
+def test_a_container_that_cannot_reach_the_server_says_so_in_one_line_and_the_run_crashes_with_its_exit_code(deployed):
+    workers.start_worker(containers.POOL, worker_type="docker")
+    try:
+        # network_mode none: the container's 127.0.0.1 is its own, as on a bridge network, with no server on it.
+        flow_run = run_deployment("taxi-training/taxi-docker", timeout=0, job_variables={"network_mode": "none"})
+        finished = wait_final(flow_run.id, timeout=180)
+    finally:
+        workers.stop_worker(containers.POOL)
+    assert finished.state_name == "Crashed"
+    assert finished.state.message == (
+        "Flow run infrastructure exited with non-zero status code 3. Process exited with an unexpected status code."
+    ), finished.state
+
+    docker_client = containers.client()
+    (container,) = [
+        c for c in containers.course_containers(docker_client) if c.labels[containers.RUN_LABEL] == str(flow_run.id)
+    ]
+    assert container.attrs["HostConfig"]["NetworkMode"] == "none"
+    # Off the host network, Prefect's worker gives the container host.docker.internal for 127.0.0.1.
+    (api_url,) = [e.split("=", 1)[1] for e in container.attrs["Config"]["Env"] if e.startswith("PREFECT_API_URL=")]
+    assert api_url == os.environ["PREFECT_API_URL"].replace("127.0.0.1", "host.docker.internal")
+    logged = container.logs().decode().strip().splitlines()
+    assert len(logged) == 1, logged
+    said = re.fullmatch(
+        re.escape(f"✗ This container cannot reach the Prefect server at {api_url} (")
+        + r"(?P<reason>[^)]+)"
+        + re.escape(
+            "). The course's server listens on your machine's 127.0.0.1 only, which a container reaches on the host "
+            "network alone: run it with network_mode: host (the course_docker job variables in "
+            "03_deploy_local/prefect.yaml do), and start the server with `make server`."
+        ),
+        logged[0],
+    )
+    assert said and said["reason"], logged[0]
+    containers.stop_course_containers()
+
+
+def test_make_worker_for_the_docker_pool_refuses_to_start_without_the_image(deployed, monkeypatch):
+    from coursekit.cli import main
+
+    monkeypatch.setattr(containers, "IMAGE", "course-flows-never-built")
+    with pytest.raises(lifecycle.ServiceError) as refused:
+        main.cmd_worker(argparse.Namespace(pool=containers.POOL))
+    assert str(refused.value) == (
+        "There is no image course-flows-never-built:latest on this machine, and every run on 'course-docker' "
+        "starts in it: build it with `make image` (minutes, once)."
+    )
+    assert lifecycle.status(workers.service_name(containers.POOL)) is None  # no worker was started
 
 
 @pytest.mark.parametrize("command", [["-m", "coursekit", "image"]])
