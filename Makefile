@@ -170,8 +170,9 @@ ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, each stage's 
 
 # Two test processes, a file each at a time: each has its own server, workers, ports and state folder,
 # and most of an end-to-end test's time is waiting on workers and schedules, not computing.
+# --durations=20: the slowest tests, listed at the end, are where the suite's time goes.
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=20
 
 # The quick loop while you change the course: units, structure, the README checks and the exercises that
 # run in one process; no worker, deployment or end-to-end stage. Under 90 s on 2 cores.
