@@ -21,7 +21,7 @@ COURSE := $(PY) -m coursekit
 # make stage-5 TARGET=cloud deploys to Prefect Cloud (needs PREFECT_API_KEY; see 05_cloud/README.md).
 TARGET ?= local
 
-.PHONY: help setup lock env server facts s3 smtp mlflow postgres image worker hint progress watch ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-test screenshots
+.PHONY: help setup lock env server facts s3 smtp mlflow postgres image worker hint progress watch ui stop status stage-1 check-1 stage-2 check-2 stage-3 check-3 stage-4 check-4 stage-5 check-5 tour test test-fast lint bench clean chromium ui-check ui-walkthrough ui-test screenshots
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -160,7 +160,10 @@ chromium:
 ui-check: $(STAMP) chromium ## After make tour: check in Chromium that your UI shows what the API says
 	@$(COURSE) ui-check
 
-screenshots: $(STAMP) chromium ## After make tour: the UI checks, then save the READMEs' pictures in docs/screenshots/
+ui-walkthrough: $(STAMP) chromium ## After make tour: the lessons' UI steps (custom run, pool, schedule, automation) done in Chromium, each checked on the server
+	@$(COURSE) ui-walkthrough
+
+screenshots: $(STAMP) chromium ## After make tour: the UI checks and the walkthrough, saving the READMEs' pictures in docs/screenshots/
 	@$(COURSE) screenshots
 
 ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, each stage's outcome, then its UI checked in Chromium

@@ -28,6 +28,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CLIENT_MAX_RETRIES = 6
 
 
+# Prefect 3.9's server opens its new UI at /v2/ (its old one stays at the root paths): the course links there.
+UI_PREFIX = "/v2"
+
+
 @dataclass(frozen=True)
 class CourseConfig:
     host: str
@@ -64,7 +68,12 @@ class CourseConfig:
 
     @property
     def ui_url(self) -> str:
+        """The server's address: it opens the UI the course teaches, Prefect's new one, at /v2/."""
         return f"http://{self.host}:{self.server_port}"
+
+    def ui_page(self, path: str) -> str:
+        """A page of Prefect's new UI (the one the server opens by default): ui_page("/runs")."""
+        return f"{self.ui_url}{UI_PREFIX}{path}"
 
     @property
     def facts_url(self) -> str:

@@ -166,7 +166,7 @@ def metrics_of(flow_run_id: UUID | str) -> dict[str, Any] | None:
 
 
 def ui_link(flow_run_id: UUID | str) -> str:
-    return f"{config.current().ui_url}/runs/flow-run/{flow_run_id}"
+    return config.current().ui_page(f"/runs/flow-run/{flow_run_id}")
 
 
 def wait_for_runs(flow_run_ids: dict[str, str], *, timeout: float = 300) -> dict[str, FlowRun]:

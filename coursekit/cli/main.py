@@ -200,9 +200,16 @@ def cmd_ui_check(_: argparse.Namespace) -> None:
 
 
 def cmd_screenshots(_: argparse.Namespace) -> None:
-    from coursekit.maintainer import browser
+    from coursekit.maintainer import browser, walkthrough
 
     browser.main_screenshots()
+    walkthrough.main(keep_screenshots=True)
+
+
+def cmd_ui_walkthrough(_: argparse.Namespace) -> None:
+    from coursekit.maintainer import walkthrough  # imports Prefect and Playwright, after main() has set the environment
+
+    walkthrough.main(keep_screenshots=False)
 
 
 def cmd_check(args: argparse.Namespace) -> None:
@@ -337,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("tour", help="run every stage in order, then a summary").set_defaults(func=cmd_tour)
     ui_check = sub.add_parser("ui-check", help="check in Chromium that the UI shows what the API says")
     ui_check.set_defaults(func=cmd_ui_check)
-    sub.add_parser("screenshots", help="the UI checks, then save docs/screenshots/").set_defaults(func=cmd_screenshots)
+    sub.add_parser("screenshots", help="the UI checks and the walkthrough, saving docs/screenshots/").set_defaults(
+        func=cmd_screenshots
+    )
+    walk = sub.add_parser("ui-walkthrough", help="the lessons' UI steps done in Chromium, each checked on the server")
+    walk.set_defaults(func=cmd_ui_walkthrough)
     hint = sub.add_parser("hint", help="the next hint of one exercise: hint 2-3")
     hint.add_argument("ref", help="STAGE-NUMBER, e.g. 2-3 for stage 2's third exercise")
     hint.set_defaults(func=cmd_hint)

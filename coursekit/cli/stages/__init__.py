@@ -73,5 +73,7 @@ def tour() -> list[StageResult]:
     )
     summary = config.current().state_dir / "summary" / "tour.json"
     summary.write_text(json.dumps({"seconds": total, "stages": [asdict(r) for r in results]}, indent=2))
-    console.say(f"\nEvery run is in the UI: {config.current().ui_url}/runs  (make stop ends the course's processes)")
+    console.say(
+        f"\nEvery run is in the UI: {config.current().ui_page('/runs')}  (make stop ends the course's processes)"
+    )
     return results

@@ -32,5 +32,5 @@ def stage_1() -> StageResult:
     )
     result.key_figure = f"{retried} failed attempts retried, {len(rows)} task runs completed"
     console.ok(f"{retried} failed attempts were retried and recovered.")
-    console.say(f"Compare the runs in the UI: {config.current().ui_url}/runs")
+    console.say(f"Compare the runs in the UI: {config.current().ui_page('/runs')}")
     return result

@@ -45,7 +45,7 @@ def stage_2() -> StageResult:
     if own_tracking and any(m["mlflow_run"] == "not tracked" for m in rows):
         raise StageFailed("A training run was not tracked in MLflow: see its warning above.")
     console.ok(f"The third run took {cached} prepared feature sets from the cache.")
-    ui = config.current().ui_url
+    ui = config.current().ui_page("")
     console.say(
         f"Compare the runs in the UI:\n"
         f"  all runs, one table:  {ui}/artifacts/key/taxi-training-runs\n"

@@ -3,6 +3,8 @@ in a Docker container on a Docker worker when a Docker daemon answers."""
 
 from __future__ import annotations
 
+import contextlib
+
 from coursekit import config, console, runs
 from coursekit.cli import automations
 from coursekit.cli.stages.common import (
@@ -25,21 +27,30 @@ def stage_3() -> StageResult:
     automations.apply("03_deploy_local/crash-zombies.yaml")
     automations.apply("03_deploy_local/explain-pull-failures.yaml")
     has_git = gitrepo.publish_head() is not None
-    with workers.running("course-pool"):
+    in_docker = docker_part()
+    with (
+        workers.running("course-pool"),
+        workers.running(containers.POOL, worker_type="docker", wait=False) if in_docker else contextlib.nullcontext(),
+    ):
         prefect_cli("--no-prompt", "deploy", "--all", "--prefect-file", "03_deploy_local/prefect.yaml")
-        # Two runs side by side on one worker. The first command returns once its run is scheduled; the
-        # second, with --watch, streams its run's events until it ends. The override: train on February.
+        # Runs side by side: each command returns once its run is scheduled, and the last, with --watch,
+        # streams its run's events until it ends. The override: train on February. taxi-docker is the same
+        # flow on the Docker pool: its worker starts the run in a container.
         flow_run_ids = {}
         if has_git:
             flow_run_ids["taxi-from-git"] = deployment_run("taxi-training/taxi-from-git")
+        if in_docker:
+            flow_run_ids["taxi-docker"] = deployment_run("taxi-training/taxi-docker")
         flow_run_ids["taxi-default"] = deployment_run(
             "taxi-training/taxi-default", "train_month=2023-02", "val_month=2023-01", watch=True
         )
         runs.wait_for_runs(flow_run_ids)
-    docker_ran = run_in_a_container(flow_run_ids)
-
+    if in_docker:
+        console.say(
+            "The container of taxi-docker is kept (`docker ps -a`); `make stop` removes the course's containers."
+        )
     ran = "deploy --all, 2 deployment runs side by side on a process worker"
-    result = StageResult(stage=3, ran=ran + (", 1 in a Docker container" if docker_ran else ""))
+    result = StageResult(stage=3, ran=ran + (", 1 in a Docker container" if in_docker else ""))
     rmses = show_deployment_runs(result, flow_run_ids, show_where=True)
     require_completed(result)
     rmse = rmses[list(flow_run_ids).index("taxi-default")]
@@ -60,22 +71,19 @@ def stage_3() -> StageResult:
         raise StageFailed(
             "The server's scheduler made no runs for a scheduled deployment: see .course/logs/prefect-server.log"
         )
-    console.say(f"Deployments and their schedules: {config.current().ui_url}/deployments")
+    console.say(f"Deployments and their schedules: {config.current().ui_page('/deployments')}")
     if lifecycle.status(workers.service_name("course-pool")) is None:  # the stage's worker has stopped
         console.say("Runs you start now wait as Late until a worker polls course-pool: `make worker` starts one.")
     return result
 
 
-def run_in_a_container(flow_run_ids: dict[str, str]) -> bool:
-    """taxi-docker on a Docker worker, in a container of `make image`'s image; skipped, in one line, without Docker."""
+def docker_part() -> bool:
+    """Whether stage 3 runs taxi-docker: with a Docker daemon, once `make image`'s image is up to date;
+    without one, it says in one line what it skipped."""
     why_not = containers.daemon_answers()
     if why_not:
         console.warn(f"Skipped the Docker part of this lesson (taxi-docker): {why_not}")
         return False
     built = containers.ensure_image()
     console.ok(f"Image {built.reference} on base {built.base} ({built.base_came})")
-    with workers.running(containers.POOL, worker_type="docker"):
-        flow_run_ids["taxi-docker"] = deployment_run("taxi-training/taxi-docker", watch=True)
-        runs.wait_for_runs({"taxi-docker": flow_run_ids["taxi-docker"]})
-    console.say("Its container is kept (`docker ps -a`); `make stop` removes the course's containers.")
     return True

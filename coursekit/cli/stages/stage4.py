@@ -43,7 +43,7 @@ def stage_4() -> StageResult:
     console.say(console.table(["key", "bytes"], [[key, f"{size:,}"] for key, size in listed]))
     require_completed(result)
     result.key_figure = f"RMSE {rmses[0]} min on data from S3, {len(listed)} objects in the bucket"
-    ui = config.current().ui_url
+    ui = config.current().ui_page("")
     console.say(
         f"In the UI:\n  blocks:     {ui}/blocks\n  events:     {ui}/events\n"
         f"  S3 report:  {ui}/artifacts/key/taxi-s3-report"
