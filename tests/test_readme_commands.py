@@ -277,6 +277,7 @@ MAKE_RUNS: dict[str, str | tuple[str, ...]] = {
     "watch": "-m coursekit watch",
     "env": "-m coursekit env",
     "tour": "-m coursekit tour",
+    "ui-walkthrough": "-m coursekit ui-walkthrough",
     "bench": "-m coursekit bench",
     "postgres": "-m coursekit.services.postgres",
     "test": ("ruff check", "mypy", "-m pytest"),

@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import time
+from datetime import UTC
 
 import pandas as pd
 import pytest
@@ -27,6 +28,7 @@ from prefect_aws import S3Bucket
 from coursekit import config, runs
 from coursekit.config import REPO_ROOT
 from coursekit.lesson import paths, taxi
+from coursekit.lesson.lessons import lesson_module
 from coursekit.maintainer import browser, burn
 from coursekit.services import containers, lifecycle, s3, smtp
 from tests.support import server_log
@@ -323,3 +325,78 @@ def test_stage_5_on_a_machine_busy_with_other_work_sends_each_email_exactly_once
     kinds = [(s.split()[0], s.rsplit(": ", 1)[-1]) for s in subjects]
     assert sorted(kinds) == sorted((k, state) for k in ("[automation]", "[hook]") for state in ("Completed", "Failed"))
     assert len(set(subjects)) == 4, subjects
+
+
+# --- the lessons' UI steps, done in the browser ------------------------------------------------------------
+
+
+@pytest.mark.readme("make ui-walkthrough", because="its command, python -m coursekit ui-walkthrough, after the tour")
+@pytest.mark.readme(
+    "prefect --no-prompt deploy 02_workflow/orchestrate.py:main_flow --name taxi-ui-pool --pool course-ui-pool",
+    because="the walk's step 2 runs it as the page shows it, once the pool is made in the UI",
+)
+@pytest.mark.readme(
+    "prefect worker start --pool course-ui-pool",
+    because="the walk's step 2 starts it in the background, with --type process and a name, as make worker does",
+)
+def test_the_ui_walkthrough_leaves_on_the_server_what_each_step_did_in_the_ui(tour: Tour, chromium: None) -> None:
+    from coursekit.maintainer import walkthrough
+
+    since = time.time()
+    done = subprocess.run(
+        [sys.executable, "-m", "coursekit", "ui-walkthrough"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, f"exit code {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
+    for name, _ in walkthrough.STEPS:
+        assert f"✓ {name} (" in done.stdout, done.stdout
+
+    with get_client(sync_client=True) as client:
+        default = client.read_deployment_by_name(walkthrough.DEPLOYMENT)
+        of_default = client.read_flow_runs(deployment_filter=walkthrough._deployment_filter(default.id), limit=200)
+        # 1. The custom run: Completed, with the months typed in the UI, after the walk began.
+        custom = [r for r in of_default if r.name.startswith("custom-") and r.created.timestamp() >= since]
+        assert len(custom) == 1, [r.name for r in custom]
+        assert custom[0].state_name == "Completed"
+        assert {k: custom[0].parameters[k] for k in ("train_month", "val_month")} == walkthrough.CUSTOM_PARAMETERS
+        assert runs.rmse_of(custom[0].id) is not None
+        # 2. The pool made in the UI, and one Completed run of the deployment on it.
+        assert client.read_work_pool(walkthrough.UI_POOL).type == "process"
+        on_pool = client.read_deployment_by_name(f"taxi-training/{walkthrough.UI_DEPLOYMENT}")
+        pool_runs = client.read_flow_runs(deployment_filter=walkthrough._deployment_filter(on_pool.id))
+        assert [(r.state_name, r.work_pool_name) for r in pool_runs] == [("Completed", walkthrough.UI_POOL)]
+        # 3. The schedule, active, and the scheduler's runs on the 3rd of the month at 09:00 UTC.
+        (schedule,) = [s for s in client.read_deployment_schedules(default.id) if s.schedule.cron == walkthrough.CRON]
+        assert schedule.active and schedule.schedule.timezone == "UTC"
+        scheduled = [r.expected_start_time.astimezone(UTC) for r in of_default if r.state_name == "Scheduled"]
+        assert len(scheduled) >= 1 and {(t.day, t.hour, t.minute) for t in scheduled} == {(3, 9, 0)}
+        # 4. The automation, and the one email its run of send-email sent.
+        (automation,) = client.read_automations_by_name(walkthrough.AUTOMATION)
+        assert automation.enabled and automation.trigger.expect == {"prefect.flow-run.Completed"}
+    send_email = lesson_module("05_cloud/send_email.py")
+    assert [m.subject for m in smtp.received(since) if m.subject == send_email.DEFAULT_SUBJECT] == [
+        send_email.DEFAULT_SUBJECT
+    ]
+    pictures = sorted(p.name for p in (config.current().state_dir / "walkthrough").iterdir())
+    assert len(pictures) == 12 and pictures[0].startswith("01-") and pictures[-1].startswith("12-"), pictures
+
+
+def test_a_walkthrough_step_the_ui_does_not_allow_fails_in_one_line_that_names_it(
+    tour: Tour, chromium: None, monkeypatch, capsys
+) -> None:
+    from coursekit.maintainer import walkthrough
+
+    monkeypatch.setattr(walkthrough, "TIMEOUT_MS", 5_000)
+    monkeypatch.setattr(walkthrough, "CUSTOM_PARAMETERS", {"no_such_parameter": "2023-02"})
+    with pytest.raises(SystemExit) as failed:
+        walkthrough.main(keep_screenshots=False)
+    assert failed.value.code == 1
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("✗")]
+    assert len(printed) == 1, printed
+    assert printed[0].startswith(
+        "✗ Step 1, a custom run with months typed as JSON: the UI did not let it type the months as JSON"
+    ), printed[0]
+    assert "ui-walkthrough-failure.png" in printed[0]
