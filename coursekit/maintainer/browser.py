@@ -375,9 +375,9 @@ def _visible(page, locator, what: str):
     return locator.first
 
 
-def _item(page, selector: str, href: str, what: str):
-    """The list item (a row or a card matching `selector`) that links to `href`, once it shows."""
-    item = page.locator(selector, has=page.locator(f'a[href="{href}"]'))
+def _item(page, scope, href: str, what: str):
+    """The list item (a row, a list item or a card in `scope`) that links to `href` on the UI, once it shows."""
+    item = scope.filter(has=page.locator(f'a[href="{config.UI_PREFIX}{href}"]'))
     _visible(page, item, what)
     return item
 
@@ -394,25 +394,33 @@ def _shows(page, scope, text: str, what: str) -> None:
 
 
 def _open(page, path: str) -> None:
-    page.goto(config.current().ui_url + path, wait_until="domcontentloaded")
+    page.goto(config.current().ui_page(path), wait_until="domcontentloaded")
 
 
-def _search(page, placeholder: str, text: str) -> None:
-    # Some pages render a second, hidden copy of their search box for narrow screens.
-    box = _visible(page, page.get_by_placeholder(placeholder).filter(visible=True), f"a search box {placeholder!r}")
+def _search(page, name: str, text: str) -> None:
+    box = _visible(page, page.get_by_role("textbox", name=name, exact=True), f"a search box {name!r}")
     box.fill(text)
 
 
-def _key_value(page, label: str):
-    """The value beside a label in the UI's details panels ("Run Count  3")."""
-    label_el = page.locator(".p-key-value__label").get_by_text(label, exact=True)
-    return page.locator(".p-key-value", has=label_el).locator(".p-key-value__value")
+def _heading(page):
+    """The top of a run's page: its name (the last step of the breadcrumb), tags, state, start and duration."""
+    return page.get_by_role("main").locator("div", has=page.get_by_role("navigation", name="breadcrumb")).last
+
+
+def _term(page, label: str):
+    """The value beside a label in the UI's details panels (<dt>Run Count</dt><dd>3</dd>)."""
+    term = page.get_by_role("term").filter(has_text=re.compile(f"^{re.escape(label)}$"))
+    return term.locator("xpath=following-sibling::dd[1]")
+
+
+def _retry_lines(scope):
+    return scope.get_by_role("log").get_by_role("listitem").filter(has_text=re.compile(r"Retry \d+/\d+"))
 
 
 def check_runs(page, expected: Expected, shots: Screenshots) -> str:
     """The runs list shows each stage's latest runs, with their flow and final state."""
     _open(page, "/runs")
-    rows = page.locator(".flow-run-list-item")
+    rows = page.get_by_role("tabpanel", name="Flow Runs").get_by_role("list").last.get_by_role("listitem")
     _visible(page, rows, "any flow run (the list is empty)")
     # The picture shows the list's controls and first rows rather than the whole duration chart above them.
     rows.first.evaluate("row => row.scrollIntoView({block: 'center'})")
@@ -420,25 +428,30 @@ def check_runs(page, expected: Expected, shots: Screenshots) -> str:
     for run in expected.runs:
         _search(page, "Search by flow run name", run.name)
         what = f"stage {run.stage}'s run {run.name!r} of {run.what} (the list holds the past 7 days)"
-        row = _item(page, ".flow-run-list-item", f"/runs/flow-run/{run.id}", what)
+        row = _item(page, rows, f"/runs/flow-run/{run.id}", what)
         _shows(page, row, run.flow, f"the flow of {what}")
-        _shows(page, row.locator(".state-badge"), run.state, f"the state of {what}")
+        _shows(page, row, run.state, f"the state of {what}")
     return f"runs list: the latest {len(expected.runs)} runs of the 5 stages, with their flow and state"
 
 
 def check_retries(page, expected: Expected, shots: Screenshots) -> str:
-    """A stage-1 task run that was retried: its flow run's logs show each retry, its page its run count."""
+    """A stage-1 task run that was retried: its flow run's logs show the retries; its page, each and its run count."""
     task = expected.retried
-    _open(page, f"/runs/flow-run/{task.flow_run.id}")
-    _shows(page, page.locator(".page-heading"), task.flow_run.name, "the flow run's name in the heading")
-    retries = page.locator(".log-row", has_text=task.name).filter(has_text="Retry ")
+    _open(page, f"/runs/flow-run/{task.flow_run.id}")  # it opens on its Logs tab, below the run graph
+    _shows(page, _heading(page), task.flow_run.name, "the flow run's name in the heading")
+    _visible(page, page.locator("canvas"), "the flow run's graph")
     if task.run_count > 1:
-        _visible(page, retries, f"the retries of task run {task.name!r} in the logs")
-    _count(page, retries, task.run_count - 1, f"retry log lines of task run {task.name!r}")
+        _visible(page, _retry_lines(page), f"the retries of task run {task.name!r} in the logs")
     shots.take(page, "stage1-flow-run-retries.png")
 
+    # The flow run's log lines do not name their task run; the task run's page shows only its own.
     _open(page, f"/runs/task-run/{task.id}")
-    _shows(page, _key_value(page, "Run Count"), str(task.run_count), f"the run count of task run {task.name!r}")
+    _shows(page, _heading(page), task.name, "the task run's name in the heading")
+    retries = _retry_lines(page).filter(has_text=task.name)
+    if task.run_count > 1:
+        _visible(page, retries, f"the retries of task run {task.name!r} in its logs")
+    _count(page, retries, task.run_count - 1, f"retry log lines of task run {task.name!r}")
+    _shows(page, _term(page, "Run Count"), str(task.run_count), f"the run count of task run {task.name!r}")
     shots.take(page, "stage1-task-run-attempts.png")
     return f"stage 1: task run {task.name} ran {task.run_count} times, its logs show {task.run_count - 1} retries"
 
@@ -452,14 +465,26 @@ def _count(page, locator, n: int, what: str) -> None:
         raise _page_failure(page, f"{n} {what} (it shows {locator.count()})") from None
 
 
+def _table_rows(page):
+    """The rows of an artifact's table, below its header row."""
+    return page.get_by_role("row").filter(has=page.get_by_role("cell"))
+
+
+def _column(page, name: str, what: str) -> int:
+    """The position of a table's column, by its header."""
+    _visible(page, page.get_by_role("columnheader", name=name, exact=True), f"a {name} column in {what}")
+    return page.get_by_role("columnheader").all_inner_texts().index(name)
+
+
 def check_rmse_history(page, expected: Expected, shots: Screenshots) -> str:
     """The taxi-model-metrics page lists every version, newest first; each version's table shows its RMSE."""
     _open(page, f"/artifacts/key/{METRICS_KEY}")
-    links = page.locator('a[href^="/artifacts/artifact/"]')
+    links = page.get_by_role("main").get_by_role("link", name=re.compile(r"^[0-9a-f]{8}$"))  # by its short id
     _visible(page, links, f"the versions of {METRICS_KEY}")
     newest = expected.metrics[0]
     _shows(page, page.locator("body"), newest.flow_run_name, "the newest version's flow run")
-    shown_ids = list(dict.fromkeys(h.rsplit("/", 1)[-1] for h in links.evaluate_all("els => els.map(e => e.href)")))
+    hrefs = links.evaluate_all("els => els.map(e => e.href)")
+    shown_ids = list(dict.fromkeys(h.rsplit("/", 1)[-1].split("?")[0] for h in hrefs))
     wanted = [v.id for v in expected.metrics]
     if shown_ids[: len(wanted)] != wanted:
         raise _page_failure(page, f"the versions of {METRICS_KEY} newest first: {wanted} (shown: {shown_ids})")
@@ -468,9 +493,8 @@ def check_rmse_history(page, expected: Expected, shots: Screenshots) -> str:
     for n, version in enumerate(expected.metrics):
         _open(page, f"/artifacts/artifact/{version.id}")
         what = f"the RMSE of version {version.id[:8]} (run {version.flow_run_name})"
-        header = _visible(page, page.locator("th[title='rmse_minutes']"), f"an rmse_minutes column for {what}")
-        column = int(header.evaluate("th => th.cellIndex"))
-        cell = page.locator("tbody tr").first.locator("td").nth(column)
+        column = _column(page, "rmse_minutes", what)
+        cell = _table_rows(page).first.get_by_role("cell").nth(column)
         _visible(page, cell.filter(has_text=re.compile(r"\d")), what)
         if abs(float(cell.inner_text()) - version.rmse) > 1e-9:
             raise _page_failure(page, f"{what}: {version.rmse} (shown: {cell.inner_text()})")
@@ -482,15 +506,25 @@ def check_rmse_history(page, expected: Expected, shots: Screenshots) -> str:
     )
 
 
+TABLE_PAGE = 10  # rows an artifact's table shows at first; its "Items per page" goes up to 50
+TABLE_MAX_PAGE = 50
+
+
 def check_training_runs(page, expected: Expected, shots: Screenshots) -> str:
     """The taxi-training-runs table lists every training run so far: one row each, both models among them."""
     artifact_id, rows = expected.training_runs
     _open(page, f"/artifacts/artifact/{artifact_id}")
     what = f"the table of {RUNS_KEY} with its {len(rows)} runs"
-    _visible(page, page.locator("th[title='model']"), f"a model column in {what}")
-    _count(page, page.locator("tbody tr"), len(rows), what)
+    column = _column(page, "model", what)
+    if len(rows) > TABLE_PAGE:
+        page.get_by_role("combobox", name="Items per page").click()
+        page.get_by_role("option", name=str(TABLE_MAX_PAGE), exact=True).click()
+    pages = -(-len(rows) // TABLE_MAX_PAGE) if len(rows) > TABLE_PAGE else 1
+    _count(page, _table_rows(page), min(len(rows), TABLE_MAX_PAGE if pages > 1 else len(rows)), what)
+    _shows(page, page.get_by_role("navigation", name="pagination"), f"Page 1 of {pages}", f"the pages of {what}")
+    models = _table_rows(page).locator(f"xpath=td[{column + 1}]")
     for model in ("course", "pickup"):
-        _visible(page, page.locator("tbody td").get_by_text(model, exact=True), f"a run of the {model} model in {what}")
+        _visible(page, models.get_by_text(model, exact=True), f"a run of the {model} model in {what}")
     shots.take(page, "stage2-training-runs.png")
     return f"training runs: {RUNS_KEY} lists all {len(rows)} runs so far, of both models"
 
@@ -515,14 +549,14 @@ def check_mlflow(page, expected: Expected, shots: Screenshots) -> str:
 
 def check_deployments(page, expected: Expected, shots: Screenshots) -> str:
     """The deployments page counts every deployment and shows the course's, each with its flow."""
-    _open(page, "/deployments")
+    _open(page, "/deployments")  # 10 a page: the search below finds each of the course's on the first
     count = f"{expected.deployment_count} Deployment" + ("" if expected.deployment_count == 1 else "s")
-    _visible(page, page.get_by_text(count, exact=True), f"{count!r}")
+    _visible(page, page.get_by_role("main").get_by_text(count, exact=True), f"{count!r}")
     shots.take(page, "stage3-deployments.png")
     for deployment in expected.deployments:
-        _search(page, "Search deployments...", deployment.name.split("/")[1])
+        _search(page, "Search deployments", deployment.name.split("/")[1])
         what = f"stage {deployment.stage}'s deployment {deployment.name}"
-        row = _item(page, "tr", f"/deployments/deployment/{deployment.id}", what)
+        row = _item(page, page.get_by_role("row"), f"/deployments/deployment/{deployment.id}", what)
         _shows(page, row, deployment.detail, f"the flow of {what}")
     return f"deployments: {count}, the course's {len(expected.deployments)} with their flow"
 
@@ -532,20 +566,23 @@ def check_blocks_and_trigger(page, expected: Expected, shots: Screenshots) -> st
     _open(page, "/blocks")
     for block in expected.blocks:
         what = f"block {block.name}"
-        row = _item(page, "tr", f"/blocks/block/{block.id}", what)
+        _search(page, "search blocks", block.name.split("/")[1])  # 10 a page
+        row = _item(page, page.get_by_role("row"), f"/blocks/block/{block.id}", what)
         _shows(page, row, block.detail, f"the type of {what}")
+    _search(page, "search blocks", "course-")
+    _visible(page, page.get_by_role("row").filter(has_text=expected.blocks[0].name.split("/")[1]), "the blocks")
     shots.take(page, "stage4-blocks.png")
 
     run = expected.run(TRIGGERED)
-    _open(page, f"/runs/flow-run/{run.id}")
-    heading = page.locator(".page-heading")
+    _open(page, f"/runs/flow-run/{run.id}?tab=Details")
+    heading = _heading(page)
     _shows(page, heading, run.name, f"the name of run {run.name}")
     _shows(page, heading, run.state, f"the state of run {run.name}")
     if run.created_by is None:
         raise UICheckFailed(
             f"The latest run of {TRIGGERED} ({run.name}) was not started by its trigger: run `make stage-4` again."
         )
-    _shows(page, heading, run.created_by, f"the automation that started run {run.name}")
+    _shows(page, _term(page, "Created By"), run.created_by, f"the automation that started run {run.name}")
     shots.take(page, "stage4-event-triggered-run.png")
     return f"stage 4: blocks {', '.join(b.name for b in expected.blocks)}; run {run.name} started by {run.created_by}"
 
@@ -555,9 +592,10 @@ def check_automations_and_pools(page, expected: Expected, shots: Screenshots) ->
     _open(page, "/automations")
     for automation in expected.automations:
         what = f"automation {automation.name}"
-        card = _item(page, ".automation-card", f"/automations/automation/{automation.id}", what)
+        item = page.get_by_role("listitem", name=f"automation item {automation.name}", exact=True)
+        card = _item(page, item, f"/automations/automation/{automation.id}", what)
         _shows(page, card, automation.detail, f"the description of {what}")
-        switch = card.locator("[role=switch]")
+        switch = card.get_by_role("switch", name="toggle automation")
         if switch.get_attribute("aria-checked") != str(automation.enabled).lower():
             raise _page_failure(page, f"{what} switched {'on' if automation.enabled else 'off'}")
     shots.take(page, "stage5-automations.png")
@@ -565,7 +603,8 @@ def check_automations_and_pools(page, expected: Expected, shots: Screenshots) ->
     _open(page, "/work-pools")
     for pool in expected.work_pools:
         what = f"work pool {pool.name}"
-        card = _item(page, ".work-pool-card", f"/work-pools/work-pool/{pool.name}", what)
+        # A pool's card (shadcn's Card: no role of its own) holds its name, its pause switch and its type.
+        card = _item(page, page.locator("[data-slot=card]"), f"/work-pools/work-pool/{pool.name}", what)
         _shows(page, card, pool.detail.title(), f"the type of {what}")
     shots.take(page, "stage5-work-pools.png")
     return (

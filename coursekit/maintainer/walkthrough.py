@@ -500,7 +500,10 @@ def walk(shots: Path) -> list[str]:
     """Every step, in order; the pictures go into `shots`. Returns their names."""
     cfg = config.current()
     if not server.healthy(cfg.api_url):
-        raise WalkFailed(f"The Prefect server is not running at {cfg.ui_url}: `make tour` first (it starts it).")
+        raise WalkFailed(
+            f"The Prefect server is not running at {cfg.ui_url}: start it with `make server`, "
+            "and run `make tour` first if it has no runs yet."
+        )
     with get_client(sync_client=True) as client:
         try:
             client.read_deployment_by_name(DEPLOYMENT)
