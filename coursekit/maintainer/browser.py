@@ -1,10 +1,11 @@
 """The Prefect UI checked in a real browser, and the screenshots the READMEs show.
 
-After `make tour`, `python -m coursekit ui-check` opens the course server's UI in Debian's Chromium
-(driven by Playwright, headless) and checks that it shows what the API says: each stage's flow runs, a
+After `make tour`, `python -m coursekit ui-check` opens Prefect's new UI, the one the course server opens
+by default at /v2/ (config.current().ui_page), in Debian's Chromium (driven by Playwright, headless), finds
+what it checks by role, label and text, and checks that it shows what the API says: each stage's flow runs, a
 stage-1 task run's retries, the RMSE of every taxi-model-metrics version, the deployments, the stage-4
-blocks and event-triggered run, the stage-5 automations and work pools. Every expected value is read
-from the API first, so a page that shows something else fails the check.
+blocks and event-triggered run, the stage-5 automations and work pools; and MLflow's own UI, the runs it
+tracked. Every expected value is read from the API first, so a page that shows something else fails the check.
 `python -m coursekit screenshots` runs the same checks and saves what they looked at in docs/screenshots/.
 """
 
@@ -342,13 +343,15 @@ class Screenshots:
     def __init__(self, folder: Path | None) -> None:
         self.folder = folder
 
-    def take(self, page, name: str, *, settled: bool = True) -> None:
+    def take(self, page, name: str, *, settled: bool = True, centred=None) -> None:
         if self.folder is None:
             return
         # The checked content is on the page; the rest (counts, graphs) has arrived once the network is quiet.
         # MLflow's UI polls its server for as long as it is open: its network is never quiet (settled=False).
         if settled:
             page.wait_for_load_state("networkidle")
+        if centred is not None:  # scrolled to once the page is complete: what loads above it would push it down
+            centred.first.evaluate("e => e.scrollIntoView({block: 'center'})")
         page.screenshot(path=self.folder / name)
 
 
@@ -420,11 +423,15 @@ def _retry_lines(scope):
 def check_runs(page, expected: Expected, shots: Screenshots) -> str:
     """The runs list shows each stage's latest runs, with their flow and final state."""
     _open(page, "/runs")
-    rows = page.get_by_role("tabpanel", name="Flow Runs").get_by_role("list").last.get_by_role("listitem")
+    # A run is a list item holding a breadcrumb (flow / run), itself a list of items: the outer items are the runs.
+    rows = (
+        page.get_by_role("tabpanel", name="Flow Runs")
+        .get_by_role("listitem")
+        .filter(has=page.get_by_role("navigation", name="breadcrumb"))
+    )
     _visible(page, rows, "any flow run (the list is empty)")
     # The picture shows the list's controls and first rows rather than the whole duration chart above them.
-    rows.first.evaluate("row => row.scrollIntoView({block: 'center'})")
-    shots.take(page, "runs.png")
+    shots.take(page, "runs.png", centred=rows)
     for run in expected.runs:
         _search(page, "Search by flow run name", run.name)
         what = f"stage {run.stage}'s run {run.name!r} of {run.what} (the list holds the past 7 days)"
@@ -520,7 +527,7 @@ def check_training_runs(page, expected: Expected, shots: Screenshots) -> str:
         page.get_by_role("combobox", name="Items per page").click()
         page.get_by_role("option", name=str(TABLE_MAX_PAGE), exact=True).click()
     pages = -(-len(rows) // TABLE_MAX_PAGE) if len(rows) > TABLE_PAGE else 1
-    _count(page, _table_rows(page), min(len(rows), TABLE_MAX_PAGE if pages > 1 else len(rows)), what)
+    _count(page, _table_rows(page), min(len(rows), TABLE_MAX_PAGE), what)
     _shows(page, page.get_by_role("navigation", name="pagination"), f"Page 1 of {pages}", f"the pages of {what}")
     models = _table_rows(page).locator(f"xpath=td[{column + 1}]")
     for model in ("course", "pickup"):
@@ -569,7 +576,7 @@ def check_blocks_and_trigger(page, expected: Expected, shots: Screenshots) -> st
         _search(page, "search blocks", block.name.split("/")[1])  # 10 a page
         row = _item(page, page.get_by_role("row"), f"/blocks/block/{block.id}", what)
         _shows(page, row, block.detail, f"the type of {what}")
-    _search(page, "search blocks", "course-")
+    _search(page, "search blocks", "")  # the picture shows them all
     _visible(page, page.get_by_role("row").filter(has_text=expected.blocks[0].name.split("/")[1]), "the blocks")
     shots.take(page, "stage4-blocks.png")
 
