@@ -45,7 +45,7 @@ from prefect.exceptions import ObjectNotFound
 from coursekit import config, console, runs
 
 # Debian's package; no browser is downloaded. COURSE_CHROMIUM points elsewhere (a Chrome or Chromium binary).
-from coursekit.services import server
+from coursekit.services import lifecycle, server
 
 CHROMIUM = Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = config.REPO_ROOT / "docs" / "screenshots"
@@ -228,6 +228,8 @@ def _tracked() -> Tracked:
     from coursekit.lesson.tracking import EXPERIMENT
 
     url = config.current().tracking_uri
+    if not lifecycle.answers(url):  # MLflow's client would retry for minutes before it says so
+        raise UICheckFailed(f"The MLflow tracking server at {url} does not answer: start it with `make mlflow`.")
     try:
         client = MlflowClient(url)
         experiment = client.get_experiment_by_name(EXPERIMENT)
