@@ -519,6 +519,24 @@ TABLE_PAGE = 10  # rows an artifact's table shows at first; its "Items per page"
 TABLE_MAX_PAGE = 50
 
 
+def _choose(page, combobox, option: str, what: str) -> None:
+    """Pick an option of one of the UI's drop-downs. A click that lands before the page has wired the
+    drop-down up opens nothing (seen on a busy machine): then it clicks again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        _visible(page, combobox, f"the drop-down {option!r} is chosen in, for {what}").click()
+        try:
+            choice.wait_for(state="visible", timeout=5_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        return
+    raise _page_failure(page, f"the option {option!r} of its drop-down, for {what}")
+
+
 def check_training_runs(page, expected: Expected, shots: Screenshots) -> str:
     """The taxi-training-runs table lists every training run so far: one row each, both models among them."""
     artifact_id, rows = expected.training_runs
@@ -526,8 +544,7 @@ def check_training_runs(page, expected: Expected, shots: Screenshots) -> str:
     what = f"the table of {RUNS_KEY} with its {len(rows)} runs"
     column = _column(page, "model", what)
     if len(rows) > TABLE_PAGE:
-        page.get_by_role("combobox", name="Items per page").click()
-        page.get_by_role("option", name=str(TABLE_MAX_PAGE), exact=True).click()
+        _choose(page, page.get_by_role("combobox", name="Items per page"), str(TABLE_MAX_PAGE), what)
     pages = -(-len(rows) // TABLE_MAX_PAGE) if len(rows) > TABLE_PAGE else 1
     _count(page, _table_rows(page), min(len(rows), TABLE_MAX_PAGE), what)
     _shows(page, page.get_by_role("navigation", name="pagination"), f"Page 1 of {pages}", f"the pages of {what}")
@@ -674,9 +691,15 @@ def check_ui(screenshots: Path | None = None) -> list[str]:
     expected = read_expected()
     shots = Screenshots(screenshots)
     passed = []
+    from playwright.sync_api import Error as PlaywrightError
+
     with browser_page() as page:
         for check in CHECKS:
-            passed.append(check(page, expected, shots))
+            try:
+                passed.append(check(page, expected, shots))
+            except PlaywrightError as error:  # a control the check needs is not there: one line, not a traceback
+                first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise UICheckFailed(f"{check.__name__}: the UI at {page.url} did not let it go on ({first})") from None
             console.ok(passed[-1])
     return passed
 

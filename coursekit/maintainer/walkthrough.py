@@ -242,6 +242,27 @@ def _submit(walk: Walk, run_name: str) -> None:
     walk.toast(f"{run_name} scheduled to start now")
 
 
+def _quick_run(walk: Walk) -> None:
+    """Run ▸ Quick run on the open deployment page, until the server has answered with a new run. Seen on a
+    busy machine: a menu that did not open, a click that sent nothing; then it opens the menu again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page = walk.page
+    for _ in range(3):
+        try:
+            page.get_by_role("button", name="Run", exact=True).click()
+            item = page.get_by_role("menuitem", name="Quick run")
+            item.wait_for(state="visible", timeout=5_000)
+            with page.expect_response(
+                lambda r: r.request.method == "POST" and "create_flow_run" in r.url, timeout=60_000
+            ):
+                item.click()
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    raise walk.fail("Run ▸ Quick run made no run on the server, three times")
+
+
 def work_pool(walk: Walk) -> None:
     page = walk.page
     walk.at("open Work Pools and its create button")
@@ -271,9 +292,7 @@ def work_pool(walk: Walk) -> None:
             deployment = client.read_deployment_by_name(f"{TRAINING_FLOW}/{UI_DEPLOYMENT}")
         walk.at(f"start a Quick run of {UI_DEPLOYMENT}")
         walk.ui(f"/deployments/deployment/{deployment.id}")
-        page.get_by_role("button", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Quick run").click()
-        walk.toast("scheduled to start now")
+        _quick_run(walk)
         with get_client(sync_client=True) as client:
             started = _wait(lambda: client.read_flow_runs(deployment_filter=_deployment_filter(deployment.id)), 30)
         if not started:
@@ -362,21 +381,16 @@ def automation(walk: Walk) -> None:
     walk.at("open Automations and create one")
     walk.ui("/automations/create")
     walk.at("choose the trigger: Flow run state, the flow taxi-training, the state Completed")
-    page.get_by_role("combobox", name="Trigger Template").click()
-    page.get_by_role("option", name="Flow run state").click()
-    page.get_by_role("button", name="All flows").click()
-    page.get_by_role("option", name=TRAINING_FLOW, exact=True).click()
+    _pick(page, page.get_by_role("combobox", name="Trigger Template"), "Flow run state")
+    _pick(page, page.get_by_role("button", name="All flows"), TRAINING_FLOW)
     page.keyboard.press("Escape")
-    page.get_by_role("button", name="Any state").click()
-    page.get_by_role("option", name="Completed", exact=True).click()
+    _pick(page, page.get_by_role("button", name="Any state"), "Completed")
     page.keyboard.press("Escape")
     walk.shot("07-automation-trigger.png")
     page.get_by_role("button", name="Next").click()
     walk.at(f"choose the action: Run a deployment, {EMAIL_DEPLOYMENT}")
-    page.get_by_role("combobox", name="select action").click()
-    page.get_by_role("option", name="Run a deployment").click()
-    page.get_by_role("button", name="Select Deployment to Run").click()
-    page.get_by_role("option", name=EMAIL_DEPLOYMENT.split("/")[1], exact=True).click()
+    _pick(page, page.get_by_role("combobox", name="select action"), "Run a deployment")
+    _pick(page, page.get_by_role("button", name="Select Deployment to Run"), EMAIL_DEPLOYMENT.split("/")[1])
     walk.shot("08-automation-action.png")
     page.get_by_role("button", name="Next").click()
     walk.at(f"name it {AUTOMATION} and Save")
@@ -403,9 +417,7 @@ def automation(walk: Walk) -> None:
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(DEPLOYMENT)
     walk.ui(f"/deployments/deployment/{deployment.id}")
-    page.get_by_role("button", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Quick run").click()
-    walk.toast("scheduled to start now")
+    _quick_run(walk)
     started = datetime.fromtimestamp(since, UTC)
     runs.wait_for_run_of(DEPLOYMENT, started, timeout=RUN_TIMEOUT)
     try:
@@ -427,6 +439,27 @@ def automation(walk: Walk) -> None:
     _expect(page.get_by_text(AUTOMATION)).to_be_visible()
     walk.shot("09-automation-list.png")
     console.say(f"  {AUTOMATION}: {sent.name} sent {mails[0].subject!r} to {smtp.settings().email_to}")
+
+
+def _pick(page: Any, opener: Any, option: str) -> None:
+    """Choose `option` in one of the UI's drop-downs. Seen on a busy machine: a click that lands before
+    the drop-down is wired up opens nothing (then it opens it again), and a long list whose scroll arrow
+    moves it under the pointer (then the option is chosen with the keyboard, as Tab and Enter would)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    choice = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        opener.click()
+        try:
+            choice.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    try:
+        choice.click(timeout=5_000)
+    except PlaywrightTimeout:
+        choice.focus()
+        page.keyboard.press("Enter")
 
 
 def _ours(mails: list[smtp.Received]) -> list[smtp.Received]:
