@@ -14,7 +14,8 @@ Where each kind of code lives (docs/architecture.md has the longer map):
                     start routine (lifecycle.ensure) for all of them
     cli/            the command line (`python -m coursekit`, which the Makefile calls) and the stage
                     runners that `make stage-N` and `make tour` run
-    maintainer/     tools for whoever keeps the course working: the benchmark and the browser checks
+    maintainer/     tools for whoever keeps the course working: the benchmark, the browser checks and the
+                    UI walkthrough (the lessons' UI steps done in Chromium)
 
 A lower layer never imports a higher one: lesson/ and services/ import only the shared modules above
 (and lesson/ reads services/s3's settings for its messages); cli/ and maintainer/ import everything.
