@@ -24,11 +24,9 @@ first removes what the first one made.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -84,6 +82,14 @@ class Walk:
 
     def ui(self, path: str) -> None:
         self.page.goto(config.current().ui_page(path), wait_until="domcontentloaded")
+
+    def open_deployment(self, name: str, doing: str) -> Any:
+        """Open the page of deployment `name` ("flow/deployment"), saying what the step does there."""
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(name)
+        self.at(doing)
+        self.ui(f"/deployments/deployment/{deployment.id}")
+        return deployment
 
     def at(self, doing: str) -> None:
         self.doing = doing
@@ -174,10 +180,7 @@ def remove_earlier_walk() -> None:
 
 def custom_run(walk: Walk) -> None:
     page = walk.page
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(DEPLOYMENT)
-    walk.at(f"open the deployment {DEPLOYMENT}")
-    walk.ui(f"/deployments/deployment/{deployment.id}")
+    deployment = walk.open_deployment(DEPLOYMENT, f"open the deployment {DEPLOYMENT}")
     walk.at("click Run, then Custom run")
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Custom run").click()
@@ -288,10 +291,7 @@ def work_pool(walk: Walk) -> None:
     if deploy.returncode != 0:
         raise walk.fail(f"prefect deploy to {UI_POOL} failed: {deploy.stdout[-300:]}")
     with workers.running(UI_POOL):
-        with get_client(sync_client=True) as client:
-            deployment = client.read_deployment_by_name(f"{TRAINING_FLOW}/{UI_DEPLOYMENT}")
-        walk.at(f"start a Quick run of {UI_DEPLOYMENT}")
-        walk.ui(f"/deployments/deployment/{deployment.id}")
+        deployment = walk.open_deployment(f"{TRAINING_FLOW}/{UI_DEPLOYMENT}", f"start a Quick run of {UI_DEPLOYMENT}")
         _quick_run(walk)
         with get_client(sync_client=True) as client:
             started = _wait(lambda: client.read_flow_runs(deployment_filter=_deployment_filter(deployment.id)), 30)
@@ -314,16 +314,13 @@ def _deployment_filter(deployment_id: UUID) -> DeploymentFilter:
 
 
 def _prefect(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [os.path.join(os.path.dirname(sys.executable), "prefect"), *args]
+    command = [server.prefect_executable(), *args]
     return subprocess.run(command, cwd=config.REPO_ROOT, capture_output=True, text=True, timeout=180)
 
 
 def schedule(walk: Walk) -> None:
     page = walk.page
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(DEPLOYMENT)
-    walk.at(f"open {DEPLOYMENT} and its Schedule button")
-    walk.ui(f"/deployments/deployment/{deployment.id}")
+    deployment = walk.open_deployment(DEPLOYMENT, f"open {DEPLOYMENT} and its Schedule button")
     page.get_by_role("button", name="Schedule", exact=True).click()
     dialog = page.get_by_role("dialog", name="Add Schedule")
     walk.at(f"type the cron {CRON!r} on the Cron tab and pick the timezone UTC")
@@ -412,11 +409,8 @@ def automation(walk: Walk) -> None:
     if [(a.type, getattr(a, "deployment_id", None)) for a in actions] != [("run-deployment", email.id)]:
         raise walk.fail(f"the automation's actions are not one run of {EMAIL_DEPLOYMENT}: {actions}")
 
-    walk.at(f"run {DEPLOYMENT} (Quick run) and wait for the email")
     since = time.time()
-    with get_client(sync_client=True) as client:
-        deployment = client.read_deployment_by_name(DEPLOYMENT)
-    walk.ui(f"/deployments/deployment/{deployment.id}")
+    walk.open_deployment(DEPLOYMENT, f"run {DEPLOYMENT} (Quick run) and wait for the email")
     _quick_run(walk)
     started = datetime.fromtimestamp(since, UTC)
     runs.wait_for_run_of(DEPLOYMENT, started, timeout=RUN_TIMEOUT)
