@@ -519,22 +519,35 @@ TABLE_PAGE = 10  # rows an artifact's table shows at first; its "Items per page"
 TABLE_MAX_PAGE = 50
 
 
-def _choose(page, combobox, option: str, what: str) -> None:
-    """Pick an option of one of the UI's drop-downs. A click that lands before the page has wired the
-    drop-down up opens nothing (seen on a busy machine): then it clicks again."""
+def choose(page, opener, option: str) -> bool:
+    """Choose `option` in one of the UI's drop-downs, opened by clicking `opener`; False if it never offered it.
+
+    Seen on a busy machine: a click that lands before the drop-down is wired up opens nothing (then it opens
+    it again), and a long list whose scroll arrow moves it under the pointer (then the option is chosen
+    with the keyboard, as Tab and Enter would)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     choice = page.get_by_role("option", name=option, exact=True)
     for _ in range(3):
-        _visible(page, combobox, f"the drop-down {option!r} is chosen in, for {what}").click()
+        opener.click()
         try:
             choice.wait_for(state="visible", timeout=5_000)
         except PlaywrightTimeout:
             page.keyboard.press("Escape")
             continue
-        choice.click()
-        return
-    raise _page_failure(page, f"the option {option!r} of its drop-down, for {what}")
+        try:
+            choice.click(timeout=5_000)
+        except PlaywrightTimeout:
+            choice.focus()
+            page.keyboard.press("Enter")
+        return True
+    return False
+
+
+def _choose(page, combobox, option: str, what: str) -> None:
+    opener = _visible(page, combobox, f"the drop-down {option!r} is chosen in, for {what}")
+    if not choose(page, opener, option):
+        raise _page_failure(page, f"the option {option!r} of its drop-down, for {what}")
 
 
 def check_training_runs(page, expected: Expected, shots: Screenshots) -> str:

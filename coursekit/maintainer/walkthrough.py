@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -360,17 +361,26 @@ def schedule(walk: Walk) -> None:
 
     switch = page.get_by_role("switch", name=f"toggle {CRON_WORDS}")
     walk.at("pause the schedule with its switch")
-    switch.click()
-    walk.toast("Deployment schedule paused")
-    if _wait(lambda: ours().active is False, 15) is not True:
-        raise walk.fail("the server still has the schedule active after the switch paused it")
+    _flip(walk, switch, False, lambda: ours().active)
     walk.at("resume the schedule with its switch")
-    switch.click()
-    walk.toast("Deployment schedule active")
-    if _wait(lambda: ours().active is True, 15) is not True:
-        raise walk.fail("the server has the schedule paused after the switch resumed it")
+    _flip(walk, switch, True, lambda: ours().active)
     nexts = ", ".join(t.strftime("%Y-%m-%d %H:%M") for t in fires[:3])
     console.say(f"  {CRON} UTC on {DEPLOYMENT}: next {nexts}; paused, resumed")
+
+
+def _flip(walk: Walk, switch: Any, active: bool, server_active: Callable[[], bool]) -> None:
+    """Set a schedule's switch to `active` until the server has it so. Seen on a busy machine: a click that
+    lands while the page redraws after the last change is lost; then the switch still shows the old state,
+    and it is clicked again (never while it already shows the new one, which would undo it)."""
+    for _ in range(3):
+        _expect(switch).to_be_enabled()
+        if switch.is_checked() != active:
+            switch.click()
+        if _wait(lambda: server_active() is active, 10) is True:
+            _expect(switch).to_be_checked(checked=active)
+            return
+    said = "active" if active else "paused"
+    raise walk.fail(f"the server does not have the schedule {said} after its switch was set so three times")
 
 
 def automation(walk: Walk) -> None:
@@ -378,16 +388,16 @@ def automation(walk: Walk) -> None:
     walk.at("open Automations and create one")
     walk.ui("/automations/create")
     walk.at("choose the trigger: Flow run state, the flow taxi-training, the state Completed")
-    _pick(page, page.get_by_role("combobox", name="Trigger Template"), "Flow run state")
-    _pick(page, page.get_by_role("button", name="All flows"), TRAINING_FLOW)
+    _pick(walk, page.get_by_role("combobox", name="Trigger Template"), "Flow run state")
+    _pick(walk, page.get_by_role("button", name="All flows"), TRAINING_FLOW)
     page.keyboard.press("Escape")
-    _pick(page, page.get_by_role("button", name="Any state"), "Completed")
+    _pick(walk, page.get_by_role("button", name="Any state"), "Completed")
     page.keyboard.press("Escape")
     walk.shot("07-automation-trigger.png")
     page.get_by_role("button", name="Next").click()
     walk.at(f"choose the action: Run a deployment, {EMAIL_DEPLOYMENT}")
-    _pick(page, page.get_by_role("combobox", name="select action"), "Run a deployment")
-    _pick(page, page.get_by_role("button", name="Select Deployment to Run"), EMAIL_DEPLOYMENT.split("/")[1])
+    _pick(walk, page.get_by_role("combobox", name="select action"), "Run a deployment")
+    _pick(walk, page.get_by_role("button", name="Select Deployment to Run"), EMAIL_DEPLOYMENT.split("/")[1])
     walk.shot("08-automation-action.png")
     page.get_by_role("button", name="Next").click()
     walk.at(f"name it {AUTOMATION} and Save")
@@ -435,31 +445,19 @@ def automation(walk: Walk) -> None:
     console.say(f"  {AUTOMATION}: {sent.name} sent {mails[0].subject!r} to {smtp.settings().email_to}")
 
 
-def _pick(page: Any, opener: Any, option: str) -> None:
-    """Choose `option` in one of the UI's drop-downs. Seen on a busy machine: a click that lands before
-    the drop-down is wired up opens nothing (then it opens it again), and a long list whose scroll arrow
-    moves it under the pointer (then the option is chosen with the keyboard, as Tab and Enter would)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+def _pick(walk: Walk, opener: Any, option: str) -> None:
+    if not browser.choose(walk.page, opener, option):
+        raise walk.fail(f"its drop-down never offered {option!r}")
 
-    choice = page.get_by_role("option", name=option, exact=True)
-    for _ in range(3):
-        opener.click()
-        try:
-            choice.wait_for(state="visible", timeout=5_000)
-            break
-        except PlaywrightTimeout:
-            page.keyboard.press("Escape")
-    try:
-        choice.click(timeout=5_000)
-    except PlaywrightTimeout:
-        choice.focus()
-        page.keyboard.press("Enter")
+
+@cache
+def _default_subject() -> str:
+    return lesson_module("05_cloud/send_email.py").DEFAULT_SUBJECT
 
 
 def _ours(mails: list[smtp.Received]) -> list[smtp.Received]:
     """The emails an automation made in the UI sends: send-email's default subject (it passes no parameters)."""
-    send_email = lesson_module("05_cloud/send_email.py")
-    return [m for m in mails if m.subject == send_email.DEFAULT_SUBJECT]
+    return [m for m in mails if m.subject == _default_subject()]
 
 
 def run_pages(walk: Walk) -> None:

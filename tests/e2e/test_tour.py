@@ -26,6 +26,7 @@ from prefect import get_client
 from prefect_aws import S3Bucket
 
 from coursekit import config, runs
+from coursekit.cli.stages import stage5
 from coursekit.config import REPO_ROOT
 from coursekit.lesson import paths, taxi
 from coursekit.lesson.lessons import lesson_module
@@ -231,7 +232,7 @@ def test_stage_5_emails_on_both_run_ends_and_shares_the_runs_between_two_workers
     # Delivered to the SMTP server process: a hook and the automation, for each of the two runs, each once.
     mails = smtp.received(since=tour.started)
     subjects = [m.subject for m in mails]
-    kinds = sorted((s.split()[0], s.rsplit(": ", 1)[-1]) for s in subjects if " notified-training run " in s)
+    kinds = sorted((s.split()[0], s.rsplit(": ", 1)[-1]) for s in subjects if stage5.about_a_notified_run(s))
     assert kinds == sorted(
         (source, state) for source in ("[hook]", "[automation]") for state in ("Completed", "Failed")
     )
@@ -242,8 +243,6 @@ def test_stage_5_emails_on_both_run_ends_and_shares_the_runs_between_two_workers
 
 def test_applying_the_automation_again_replaces_it(tour: Tour) -> None:
     """As a second `make stage-5` does: one automation, not one per run (one would email twice)."""
-    from coursekit.cli.stages import stage5
-
     stage5.apply_automation()
     with get_client(sync_client=True) as client:
         assert len(client.read_automations_by_name("email-on-run-end")) == 1

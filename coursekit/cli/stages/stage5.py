@@ -30,6 +30,7 @@ from coursekit.cli.stages.common import (
 from coursekit.services import server, smtp, workers
 
 AUTOMATION_FILE = "05_cloud/email-on-run-end.yaml"
+NOTIFIED_FLOW = "notified-training"  # notify.py's flow: its hooks and the automation email about its runs
 SCALE_POOL = "course-scale"
 SCALE_WORKERS = 2  # each with --limit 1, so each takes one of the score-week runs
 # Two weeks at once, one per worker. (Four took two rounds of Python start-ups, 20 s more on 2 cores; the
@@ -62,8 +63,8 @@ def stage_5() -> StageResult:
         apply_automation()
         result = StageResult(stage=5, ran="email hooks + automation, 2 workers on one pool, Dask sweep")
         flow_run_ids = {
-            "notified-local": deployment_run("notified-training/notified-local"),
-            "notified-local (bad month)": deployment_run("notified-training/notified-local", "val_month=2023-13"),
+            "notified-local": deployment_run(f"{NOTIFIED_FLOW}/notified-local"),
+            "notified-local (bad month)": deployment_run(f"{NOTIFIED_FLOW}/notified-local", "val_month=2023-13"),
         }
         runs.wait_for_runs(flow_run_ids)
         show_deployment_runs(result, flow_run_ids)
@@ -204,7 +205,13 @@ def _on_cloud() -> StageResult:
     return result
 
 
+def about_a_notified_run(subject: str) -> bool:
+    """Is this the subject of an email about a notified-training run? notify.py's hooks and
+    email-on-run-end.yaml both write "[hook|automation] notified-training run RUN: STATE"."""
+    return f" {NOTIFIED_FLOW} run " in subject
+
+
 def _stage_mails(since: float) -> list[smtp.Received]:
     """The emails about this stage's runs of notified-training: not those of an automation of your own (one
     made in the UI, say) that reacts to other flows' runs."""
-    return [m for m in smtp.received(since) if " notified-training run " in m.subject]
+    return [m for m in smtp.received(since) if about_a_notified_run(m.subject)]
