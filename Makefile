@@ -166,16 +166,17 @@ ui-walkthrough: $(STAMP) chromium ## After make tour: the lessons' UI steps (cus
 screenshots: $(STAMP) chromium ## After make tour: the UI checks and the walkthrough, saving the READMEs' pictures in docs/screenshots/
 	@$(COURSE) screenshots
 
-ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, each stage's outcome, then its UI checked in Chromium
-	$(PY) -m pytest tests/e2e/test_tour.py
+ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, its UI checked in Chromium; the UI walkthrough beside it
+	$(PY) -m pytest -n 2 --dist loadfile tests/e2e/test_tour.py tests/e2e/test_walkthrough.py
 
 # --- quality ----------------------------------------------------------------------------------
 
-# Two test processes, a file each at a time: each has its own server, workers, ports and state folder,
-# and most of an end-to-end test's time is waiting on workers and schedules, not computing.
+# Four test processes on 2 cores, a file each at a time, the longest files first (tests/conftest.py):
+# each process has its own server, workers, ports and state folder, and an end-to-end test spends
+# much of its time waiting on workers and schedules, when another process can compute.
 # --durations=20: the slowest tests, listed at the end, are where the suite's time goes.
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
-	$(PY) -m pytest -n 2 --dist loadfile --durations=20
+	$(PY) -m pytest -n 4 --dist loadfile --no-loadscope-reorder --durations=20
 
 # The quick loop while you change the course: units, structure, the README checks and the exercises that
 # run in one process; no worker, deployment or end-to-end stage. Under 90 s on 2 cores.

@@ -164,3 +164,15 @@ def test_the_pythons_the_readme_names_are_the_ones_requires_python_admits_and_th
     tested = {"3.11": (REPO_ROOT / ".ci" / "run"), "3.13": (REPO_ROOT / ".ci" / "python-3.13")}
     assert all(path.is_file() for path in tested.values()) and "trixie" in tested["3.13"].read_text()
     assert f"{sys.version_info.major}.{sys.version_info.minor}" in admitted
+
+
+def test_the_suites_longest_first_order_names_only_test_files_that_exist():
+    # Read, not imported: importing conftest.py again would make a second throw-away course.
+    tree = ast.parse((REPO_ROOT / "tests" / "conftest.py").read_text())
+    (order,) = [
+        ast.literal_eval(n.value) for n in tree.body
+        if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "LONGEST_FIRST"
+    ]  # fmt: skip
+    missing = [name for name in order if not (REPO_ROOT / name).is_file()]
+    assert missing == [], f"tests/conftest.py LONGEST_FIRST names files that are gone: {missing}"
+    assert len(set(order)) == len(order), "tests/conftest.py LONGEST_FIRST names a file twice"

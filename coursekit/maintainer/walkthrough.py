@@ -246,25 +246,32 @@ def _submit(walk: Walk, run_name: str) -> None:
     walk.toast(f"{run_name} scheduled to start now")
 
 
-def _quick_run(walk: Walk) -> None:
-    """Run ▸ Quick run on the open deployment page, until the server has answered with a new run. Seen on a
-    busy machine: a menu that did not open, a click that sent nothing; then it opens the menu again."""
+def _quick_run(walk: Walk, deployment_id: UUID) -> None:
+    """Run ▸ Quick run on the open deployment page, until the server has made a run of that deployment.
+
+    Seen on a busy machine: a menu that did not open, a click that sent nothing, and a request the server
+    did not take (its SQLite database busy); then it opens the menu again, as a learner clicks again."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page = walk.page
+    answers = []
     for _ in range(3):
         try:
             page.get_by_role("button", name="Run", exact=True).click()
             item = page.get_by_role("menuitem", name="Quick run")
             item.wait_for(state="visible", timeout=5_000)
             with page.expect_response(
-                lambda r: r.request.method == "POST" and "create_flow_run" in r.url, timeout=60_000
-            ):
+                lambda r: r.request.method == "POST" and f"{deployment_id}/create_flow_run" in r.url, timeout=60_000
+            ) as response:
                 item.click()
-            return
+            if response.value.ok:
+                return
+            answers.append(str(response.value.status))
         except PlaywrightTimeout:
+            answers.append("no answer")
             page.keyboard.press("Escape")
-    raise walk.fail("Run ▸ Quick run made no run on the server, three times")
+    said = ", ".join(answers)
+    raise walk.fail(f"Run ▸ Quick run made no run on the server, three times (the server answered: {said})")
 
 
 def work_pool(walk: Walk) -> None:
@@ -293,7 +300,7 @@ def work_pool(walk: Walk) -> None:
         raise walk.fail(f"prefect deploy to {UI_POOL} failed: {deploy.stdout[-300:]}")
     with workers.running(UI_POOL):
         deployment = walk.open_deployment(f"{TRAINING_FLOW}/{UI_DEPLOYMENT}", f"start a Quick run of {UI_DEPLOYMENT}")
-        _quick_run(walk)
+        _quick_run(walk, deployment.id)
         with get_client(sync_client=True) as client:
             started = _wait(lambda: client.read_flow_runs(deployment_filter=_deployment_filter(deployment.id)), 30)
         if not started:
@@ -420,8 +427,8 @@ def automation(walk: Walk) -> None:
         raise walk.fail(f"the automation's actions are not one run of {EMAIL_DEPLOYMENT}: {actions}")
 
     since = time.time()
-    walk.open_deployment(DEPLOYMENT, f"run {DEPLOYMENT} (Quick run) and wait for the email")
-    _quick_run(walk)
+    deployment = walk.open_deployment(DEPLOYMENT, f"run {DEPLOYMENT} (Quick run) and wait for the email")
+    _quick_run(walk, deployment.id)
     started = datetime.fromtimestamp(since, UTC)
     runs.wait_for_run_of(DEPLOYMENT, started, timeout=RUN_TIMEOUT)
     try:

@@ -130,7 +130,8 @@ def test_the_scheduler_creates_the_next_runs_at_the_schedules_fire_times(schedul
     deployment_id, [schedule], deployed_at = scheduled[name]
     rules = get_current_settings().server.services.scheduler
     # The scheduler takes up a new deployment within `recent_deployments_loop_seconds` (5 s) and looks at
-    # every deployment each `loop_seconds` (60 s); a pass inserts what is missing, so the set only grows.
+    # every deployment each `loop_seconds` (60 s, 10 in the tests); a pass inserts what is missing, so the set
+    # only grows.
     deadline = time.monotonic() + rules.loop_seconds + 30
     while True:
         runs = scheduled_runs(deployment_id)

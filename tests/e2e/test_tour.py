@@ -18,7 +18,6 @@ import struct
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -29,8 +28,7 @@ from coursekit import config, runs
 from coursekit.cli.stages import stage5
 from coursekit.config import REPO_ROOT
 from coursekit.lesson import paths, taxi
-from coursekit.lesson.lessons import lesson_module
-from coursekit.maintainer import browser, burn
+from coursekit.maintainer import browser
 from coursekit.services import containers, lifecycle, s3, smtp
 from tests.support import server_log
 
@@ -73,15 +71,6 @@ def tour() -> Tour:
         f"exit code {done.returncode}\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-4000:]}"
     )
     return Tour(done.stdout, started)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> None:
-    """Debian's Chromium, which the browser checks drive: CI must have it, a learner's machine may not."""
-    if not browser.CHROMIUM.exists():
-        if os.environ.get("CI", "").lower() in ("true", "1"):
-            pytest.fail(browser.install_hint())
-        pytest.skip(browser.install_hint())
 
 
 # --- the tour as a whole ---------------------------------------------------------------------------------
@@ -295,122 +284,3 @@ def test_without_chromium_the_check_says_how_to_install_it(monkeypatch) -> None:
 
 
 # --- stage 5 again, on a busy machine ------------------------------------------------------------------
-
-
-@pytest.mark.readme(
-    "python -m coursekit.maintainer.burn 2 900 make stage-5",
-    because="the stage's runner under burn.burning, the burner that command starts, one spinner per core",
-)
-def test_stage_5_on_a_machine_busy_with_other_work_sends_each_email_exactly_once(tour: Tour) -> None:
-    """`make stage-5` while one spinning process per core competes for the CPU, as another job on a shared laptop.
-
-    Under such load the server's SQLite database is locked now and then, its event handling retries and
-    redelivers, and the automation fires more than once for one run end; each email must still arrive once.
-    """
-    since = time.time()
-    with burn.burning(os.cpu_count() or 2, seconds=900):
-        done = subprocess.run(
-            [sys.executable, "-m", "coursekit", "stage", "5"],
-            cwd=REPO_ROOT,
-            env={**os.environ, "COURSE_TARGET": "local"},
-            capture_output=True,
-            text=True,
-            timeout=TOUR_TIMEOUT,
-        )
-        assert done.returncode == 0, f"exit code {done.returncode}\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}"
-        time.sleep(10)  # an email sent twice by a late redelivery would have arrived by now
-    assert re.search(r"Waiting for 4 emails .* 4 received in", done.stdout), done.stdout[-3000:]
-    subjects = sorted(m.subject for m in smtp.received(since=since))
-    kinds = [(s.split()[0], s.rsplit(": ", 1)[-1]) for s in subjects]
-    assert sorted(kinds) == sorted((k, state) for k in ("[automation]", "[hook]") for state in ("Completed", "Failed"))
-    assert len(set(subjects)) == 4, subjects
-
-
-# --- the lessons' UI steps, done in the browser ------------------------------------------------------------
-
-
-@pytest.mark.readme("make ui-walkthrough", because="its command, python -m coursekit ui-walkthrough, after the tour")
-@pytest.mark.readme(
-    "prefect --no-prompt deploy 02_workflow/orchestrate.py:main_flow --name taxi-ui-pool --pool course-ui-pool",
-    because="the walk's step 2 runs it as the page shows it, once the pool is made in the UI",
-)
-@pytest.mark.readme(
-    "prefect worker start --pool course-ui-pool",
-    because="the walk's step 2 starts it in the background, with --type process and a name, as make worker does",
-)
-def test_the_ui_walkthrough_leaves_on_the_server_what_each_step_did_in_the_ui(tour: Tour, chromium: None) -> None:
-    from coursekit.maintainer import walkthrough
-
-    since = time.time()
-    done = subprocess.run(
-        [sys.executable, "-m", "coursekit", "ui-walkthrough"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert done.returncode == 0, f"exit code {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
-    for name, _ in walkthrough.STEPS:
-        assert f"✓ {name} (" in done.stdout, done.stdout
-
-    with get_client(sync_client=True) as client:
-        default = client.read_deployment_by_name(walkthrough.DEPLOYMENT)
-        of_default = client.read_flow_runs(deployment_filter=walkthrough._deployment_filter(default.id), limit=200)
-        # 1. The custom run: Completed, with the months typed in the UI, after the walk began.
-        custom = [r for r in of_default if r.name.startswith("custom-") and r.created.timestamp() >= since]
-        assert len(custom) == 1, [r.name for r in custom]
-        assert custom[0].state_name == "Completed"
-        assert {k: custom[0].parameters[k] for k in ("train_month", "val_month")} == walkthrough.CUSTOM_PARAMETERS
-        assert runs.rmse_of(custom[0].id) is not None
-        # 2. The pool made in the UI, and one Completed run of the deployment on it.
-        assert client.read_work_pool(walkthrough.UI_POOL).type == "process"
-        on_pool = client.read_deployment_by_name(f"taxi-training/{walkthrough.UI_DEPLOYMENT}")
-        pool_runs = client.read_flow_runs(deployment_filter=walkthrough._deployment_filter(on_pool.id))
-        assert [(r.state_name, r.work_pool_name) for r in pool_runs] == [("Completed", walkthrough.UI_POOL)]
-        # 3. The schedule, active, and the scheduler's runs on the 3rd of the month at 09:00 UTC.
-        (schedule,) = [s for s in client.read_deployment_schedules(default.id) if s.schedule.cron == walkthrough.CRON]
-        assert schedule.active and schedule.schedule.timezone == "UTC"
-    # Resumed, it gets its runs back at the scheduler's next pass (pausing deleted them): the next three 3rds.
-    fires = [t.astimezone(UTC) for t in runs.upcoming_runs(walkthrough.DEPLOYMENT, expected=3, timeout=120)]
-    assert fires == _next_thirds_at_nine(3), fires
-    with get_client(sync_client=True) as client:
-        # 4. The automation, and the one email its run of send-email sent.
-        (automation,) = client.read_automations_by_name(walkthrough.AUTOMATION)
-        assert automation.enabled and automation.trigger.expect == {"prefect.flow-run.Completed"}
-    send_email = lesson_module("05_cloud/send_email.py")
-    assert [m.subject for m in smtp.received(since) if m.subject == send_email.DEFAULT_SUBJECT] == [
-        send_email.DEFAULT_SUBJECT
-    ]
-    pictures = sorted(p.name for p in (config.current().state_dir / "walkthrough").iterdir())
-    assert len(pictures) == 12 and pictures[0].startswith("01-") and pictures[-1].startswith("12-"), pictures
-
-
-def test_a_walkthrough_step_the_ui_does_not_allow_fails_in_one_line_that_names_it(
-    tour: Tour, chromium: None, monkeypatch, capsys
-) -> None:
-    from coursekit.maintainer import walkthrough
-
-    monkeypatch.setattr(walkthrough, "TIMEOUT_MS", 5_000)
-    monkeypatch.setattr(walkthrough, "CUSTOM_PARAMETERS", {"no_such_parameter": "2023-02"})
-    with pytest.raises(SystemExit) as failed:
-        walkthrough.main(keep_screenshots=False)
-    assert failed.value.code == 1
-    said = capsys.readouterr()
-    printed = [line for line in (said.out + said.err).splitlines() if line.startswith("✗")]
-    assert len(printed) == 1, said
-    assert printed[0].startswith(
-        "✗ Step 1, a custom run with months typed as JSON: the UI did not let it type the months as JSON"
-    ), printed[0]
-    assert "ui-walkthrough-failure.png" in printed[0]
-
-
-def _next_thirds_at_nine(count: int) -> list[datetime]:
-    """The next `count` times a cron of 0 9 3 * * fires in UTC, from now."""
-    now, fires = datetime.now(UTC), []
-    year, month = now.year, now.month
-    while len(fires) < count:
-        fire = datetime(year, month, 3, 9, 0, tzinfo=UTC)
-        if fire > now:
-            fires.append(fire)
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return fires
