@@ -176,7 +176,7 @@ ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, its UI checke
 # much of its time waiting on workers and schedules, when another process can compute.
 # --durations=20: the slowest tests, listed at the end, are where the suite's time goes.
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
-	$(PY) -m pytest -n 4 --dist loadfile --no-loadscope-reorder --durations=20
+	$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=20
 
 # The quick loop while you change the course: units, structure, the README checks and the exercises that
 # run in one process; no worker, deployment or end-to-end stage. Under 90 s on 2 cores.

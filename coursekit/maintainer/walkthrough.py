@@ -65,7 +65,8 @@ TRAINING_FLOW = "taxi-training"
 METRICS_KEY = "taxi-model-metrics"
 RETRYING_FLOWS = ("cat-fact-flow", "dog-fact-flow")  # lesson 1's subflows: their tasks retry a flaky API
 SHOTS_DIR = config.REPO_ROOT / "docs" / "screenshots" / "walkthrough"
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 30_000  # a button or a field to show, a check to hold
+NAVIGATION_TIMEOUT_MS = 60_000  # a page to load: on a busy machine the UI's first load is the slow part
 RUN_TIMEOUT = 300  # a training run on a busy 2-core machine
 
 
@@ -548,6 +549,7 @@ def walk(shots: Path) -> list[str]:
     remove_earlier_walk()
     with browser.browser_page() as page:
         page.set_default_timeout(TIMEOUT_MS)
+        page.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         _expect_timeout()
         walk = Walk(page, shots)
         for name, do in STEPS:
