@@ -156,6 +156,7 @@ def cmd_stage(args: argparse.Namespace) -> None:
     except stages.StageFailed as exc:
         raise SystemExit(f"✗ {exc}") from None
     except (KeyboardInterrupt, stages.Interrupted):
+        stages.send_what_prefect_holds()
         console.fail(
             f"Stopped by Ctrl-C in stage {args.number}: its workers are stopped; the server and the other services "
             f"keep running (`make status`; `make stop` ends them). `make stage-{args.number}` runs it again."
@@ -186,6 +187,7 @@ def cmd_tour(_: argparse.Namespace) -> None:
         raise SystemExit(f"✗ {exc}") from None
     except (KeyboardInterrupt, stages.Interrupted) as exc:
         where = f" in stage {exc.args[0]}" if exc.args else ""
+        stages.send_what_prefect_holds()
         console.fail(
             f"Stopped by Ctrl-C{where}. The server and the course's services keep running (`make status` lists "
             "them; `make stop` ends them). `make tour` starts again from stage 1."

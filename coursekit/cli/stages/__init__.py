@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from coursekit import config, console, course
 from coursekit.cli.stages import stage5
-from coursekit.cli.stages.common import Interrupted, StageFailed, StageResult, stop_on_ctrl_c
+from coursekit.cli.stages.common import Interrupted, StageFailed, StageResult, send_what_prefect_holds, stop_on_ctrl_c
 from coursekit.cli.stages.stage1 import stage_1
 from coursekit.cli.stages.stage2 import stage_2
 from coursekit.cli.stages.stage3 import stage_3
@@ -20,7 +20,16 @@ from coursekit.cli.stages.stage4 import stage_4
 from coursekit.cli.stages.stage5 import stage_5
 from coursekit.services import server, workers
 
-__all__ = ["STAGES", "Interrupted", "StageFailed", "StageResult", "run_stage", "stop_on_ctrl_c", "tour"]
+__all__ = [
+    "STAGES",
+    "Interrupted",
+    "StageFailed",
+    "StageResult",
+    "run_stage",
+    "send_what_prefect_holds",
+    "stop_on_ctrl_c",
+    "tour",
+]
 
 # The runner of each stage in coursekit.course's table (a test checks that every stage has one).
 STAGES: dict[int, Callable[[], StageResult]] = {1: stage_1, 2: stage_2, 3: stage_3, 4: stage_4, 5: stage_5}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import re
 import signal
 import socket
@@ -41,6 +42,27 @@ def stop_on_ctrl_c() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, note_and_interrupt)
+
+
+def send_what_prefect_holds(timeout: float = 15) -> None:
+    """After a Ctrl-C: send the interrupted run's last logs and events to the server now, quietly.
+
+    Prefect sends them from background queues, which it drains at exit with a "Still processing items"
+    warning when the server is slow to take them: that would print after the stage's one last line.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    notes = [logging.getLogger(name) for name in ("EventsWorker", "APILogWorker")]  # each queue's own logger
+    levels = [note.level for note in notes]
+    for note in notes:
+        note.setLevel(logging.ERROR)
+    try:
+        EventsWorker.drain_all(timeout=timeout)
+        APILogWorker.drain_all(timeout=timeout)
+    finally:
+        for note, level in zip(notes, levels, strict=True):
+            note.setLevel(level)
 
 
 def _stop_if_interrupted() -> None:
