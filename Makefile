@@ -171,9 +171,10 @@ ui-test: $(STAMP) chromium ## A whole tour on a throw-away server, its UI checke
 
 # --- quality ----------------------------------------------------------------------------------
 
-# Four test processes on 2 cores, a file each at a time, the longest files first (tests/conftest.py):
-# each process has its own server, workers, ports and state folder, and an end-to-end test spends
-# much of its time waiting on workers and schedules, when another process can compute.
+# Three test processes on 2 cores (four starved each other: docs/figures.md), a file each at a time, the
+# longest files first (tests/conftest.py): each process has its own server, workers, ports and state
+# folder, and an end-to-end test spends much of its time waiting on workers and schedules, when another
+# process can compute.
 # --durations=20: the slowest tests, listed at the end, are where the suite's time goes.
 test: lint ## Lint, then every test: units, exercises (solutions pass, starters fail), end to end
 	$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=20
