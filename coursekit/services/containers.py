@@ -308,6 +308,7 @@ def _ensure_image(docker_client: Any) -> Built:
     shutil.rmtree(context, ignore_errors=True)
     (context / "course").mkdir(parents=True)
     shutil.copy(DOCKERFILE, context / "Dockerfile")
+    shutil.copy(Path(sys.prefix) / "bin" / "uv", context / "uv")  # the installer the Dockerfile runs
     (context / "requirements.txt").write_text(requirements)
     shutil.copytree(WHEELS, context / "wheels", copy_function=_link_or_copy, ignore=shutil.ignore_patterns(".*"))
     for name in files:
