@@ -21,7 +21,7 @@ from coursekit import runs
 from coursekit.config import REPO_ROOT
 from coursekit.services import containers, lifecycle, workers
 from tests.support.deployments import wait_final
-from tests.support.run import output, prefect, run, shell
+from tests.support.run import output, prefect, process_group, run, shell
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -168,7 +168,7 @@ def test_the_docker_commands_of_the_lesson_typed_by_hand_run_the_flow_in_a_conta
     ran = (tmp_path / "run.log").read_text()
     assert typed.returncode == 0, output(typed) + ran + (tmp_path / "worker.log").read_text()
     group = int(re.search(r"worker group (\d+)", typed.stdout).group(1))
-    left = [p for p in psutil.process_iter() if _group_of(p) == group]
+    left = [p for p in psutil.process_iter() if process_group(p.pid) == group]
     gone, alive = psutil.wait_procs(left, timeout=30)
     assert alive == [], f"the worker typed by hand outlived Ctrl-C: {[p.cmdline() for p in alive]}"
     assert "Flow run finished successfully in 'Completed'." in ran
@@ -176,13 +176,6 @@ def test_the_docker_commands_of_the_lesson_typed_by_hand_run_the_flow_in_a_conta
     container = next(line for line in typed.stdout.splitlines() if line.rstrip().endswith(f" {name}"))
     assert "course-flows:latest" in container and "Exited (0)" in container, typed.stdout
     containers.stop_course_containers()
-
-
-def _group_of(process: psutil.Process) -> int | None:
-    try:
-        return os.getpgid(process.pid)
-    except (ProcessLookupError, PermissionError):
-        return None
 
 
 def test_a_process_worker_on_the_docker_pool_gets_prefects_type_mismatch_warning(deployed):

@@ -41,3 +41,11 @@ def shell(script: str, env: dict[str, str] | None = None, timeout: float = 300) 
         text=True,
         timeout=timeout,
     )
+
+
+def process_group(pid: int) -> int | None:
+    """The process group of `pid`, or None once the process is gone (or not ours to look at)."""
+    try:
+        return os.getpgid(pid)
+    except (ProcessLookupError, PermissionError):
+        return None

@@ -14,6 +14,7 @@ import pytest
 
 from coursekit import config
 from coursekit.services import lifecycle, server
+from tests.support.run import process_group
 
 
 @pytest.fixture
@@ -71,22 +72,15 @@ def test_stop_also_ends_children_that_left_the_group(isolated_state):
     while not _left_the_group(proc) and time.monotonic() < deadline:
         psutil.wait_procs([], timeout=0.1)
     children = proc.children(recursive=True)
-    assert _left_the_group(proc), [(c.pid, _group_of(c.pid)) for c in children]
+    assert _left_the_group(proc), [(c.pid, process_group(c.pid)) for c in children]
     lifecycle.stop("worker-like")
     gone, alive = psutil.wait_procs([proc, *children], timeout=5)
     assert not alive
 
 
-def _group_of(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except ProcessLookupError:
-        return None
-
-
 def _left_the_group(parent: psutil.Process) -> bool:
     children = parent.children(recursive=True)
-    return bool(children) and _group_of(children[0].pid) not in (None, _group_of(parent.pid))
+    return bool(children) and process_group(children[0].pid) not in (None, process_group(parent.pid))
 
 
 def test_a_reused_pid_is_never_signalled(isolated_state):
